@@ -1,0 +1,118 @@
+"""The file CLI: good lines out in order, bad lines rejected with a reason, no text leaks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from deid_pipeline.cli import main
+
+PATIENT_SURNAME = "Bloemendaal"  # synthetic
+GOOD = [
+    {
+        "note_id": "n1",
+        "text": f"Mevr. {PATIENT_SURNAME} werd gezien op 03-02-2026. Tel 06-12345678.",
+        "patient_id": "p1",
+        "metadata": {"patient": {"given_names": "Anna", "surname": PATIENT_SURNAME}},
+    },
+    {"note_id": "n2", "text": "Geen bijzonderheden. Controle over 6 weken.", "patient_id": "p2"},
+    {"note_id": "n3", "text": f"Dhr. {PATIENT_SURNAME} belt terug.", "patient_id": "p1"},
+]
+
+
+def _write_input(path: Path) -> None:
+    lines = [
+        json.dumps(GOOD[0]),
+        "{this is not json " + PATIENT_SURNAME,
+        json.dumps({"note_id": "e1", "text": "   "}),
+        json.dumps(GOOD[1]),
+        json.dumps({"note_id": "n1", "text": "duplicate of an earlier id"}),
+        json.dumps({"note_id": "x1", "text": "a\u0000b"}),
+        json.dumps({"note_id": "m1", "text": "ok", "metadata": "{broken"}),
+        "",
+        json.dumps({"text": "no id"}),
+        json.dumps(GOOD[2]),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_deidentify_file_with_good_and_bad_lines(
+    tmp_path: Path,
+    tiny_bundle_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEID_SECRET_KEY", "test-secret-key-with-at-least-32-characters!")
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write_input(source)
+
+    status = main(["deidentify", str(source), "-o", str(output), "--bundle", str(tiny_bundle_dir)])
+
+    assert status == 0
+    results = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [result["note_id"] for result in results] == ["n1", "n2", "n3"]
+    for result, note in zip(results, GOOD, strict=True):
+        assert PATIENT_SURNAME not in result["deid_text"]
+        for span in result["spans"]:
+            assert 0 <= span["start"] < span["end"] <= len(note["text"])
+            assert span["source"] in {"model", "metadata", "pattern"}
+    rejected = [
+        json.loads(line)
+        for line in (tmp_path / "out.rejected.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    assert [(row["line"], row["note_id"], row["reason"]) for row in rejected] == [
+        (2, None, "malformed"),
+        (3, "e1", "empty_text"),
+        (5, "n1", "duplicate_id"),
+        (6, "x1", "invalid_text"),
+        (7, "m1", "bad_metadata"),
+        (9, None, "malformed"),
+    ]
+    captured = capsys.readouterr()
+    assert PATIENT_SURNAME not in captured.err
+    assert "notes=3 rejected=6" in captured.err
+
+
+def test_missing_secret_fails_with_a_clear_message(
+    tmp_path: Path,
+    tiny_bundle_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DEID_SECRET_KEY", raising=False)
+    monkeypatch.delenv("DEID_DEMO_MODE", raising=False)
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(GOOD[1]) + "\n", encoding="utf-8")
+    status = main(
+        [
+            "deidentify",
+            str(source),
+            "-o",
+            str(tmp_path / "o.jsonl"),
+            "--bundle",
+            str(tiny_bundle_dir),
+        ]
+    )
+    assert status == 2
+    assert "DEID_SECRET_KEY" in capsys.readouterr().err
+
+
+def test_stdin_to_stdout_in_demo_mode(
+    tmp_path: Path,
+    tiny_bundle_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    monkeypatch.delenv("DEID_SECRET_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(GOOD[2]) + "\n"))
+    status = main(["deidentify", "-", "-o", "-", "--bundle", str(tiny_bundle_dir), "--demo"])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert json.loads(captured.out)["note_id"] == "n3"
+    assert "DEMO" in captured.err
+    assert PATIENT_SURNAME not in captured.err
