@@ -1,0 +1,213 @@
+"""Tokenization with code-point offsets, sliding model windows and the window-count limit.
+
+A note is tokenized once, without special tokens; the token sequence is then cut into model
+windows ``[CLS] + tokens[token_start:token_end] + [SEP]`` of at most ``window_length`` ids.
+Consecutive windows share at least ``window_overlap`` content tokens and the last window is
+anchored at the end of the note, so every window but the only window of a short note is full
+(the model never sees a short tail window with little context).
+
+Everything here is pure: the tokenizer is passed in, no bundle or file is touched.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from deid_pipeline.notes import Limits, Note, Rejection, RejectReason
+
+Int32Array = npt.NDArray[np.int32]
+
+#: Number of special tokens ([CLS] and [SEP]) around the content of every window.
+N_SPECIAL_TOKENS = 2
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TokenizedNote:
+    """One note's tokens (no special tokens) and their code-point offsets into the note text.
+
+    ``char_starts[i]:char_ends[i]`` is the text of token ``i``. Tokens whose offsets are empty
+    (``start == end``) are kept: they cover no text, so they never affect span offsets, but
+    dropping them would change the id sequence the model was trained on.
+    """
+
+    note_id: str
+    text_length: int
+    token_ids: Int32Array
+    char_starts: Int32Array
+    char_ends: Int32Array
+
+    def __post_init__(self) -> None:
+        n = len(self.token_ids)
+        if len(self.char_starts) != n or len(self.char_ends) != n:
+            raise ValueError(
+                f"note {self.note_id}: {n} token ids but {len(self.char_starts)} starts "
+                f"and {len(self.char_ends)} ends"
+            )
+
+    @property
+    def n_tokens(self) -> int:
+        """Number of content tokens."""
+        return len(self.token_ids)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ModelWindow:
+    """One model input: ``[CLS] + note tokens[token_start:token_end] + [SEP]``."""
+
+    note_index: int
+    window_index: int
+    token_start: int
+    token_end: int
+    input_ids: Int32Array
+
+    @property
+    def n_content_tokens(self) -> int:
+        """Number of note tokens in the window (without the two special tokens)."""
+        return self.token_end - self.token_start
+
+
+def tokenize_notes(tokenizer: Any, notes: Sequence[Note]) -> list[TokenizedNote]:
+    """Tokenize notes in one batched call of a Hugging Face fast tokenizer.
+
+    No special tokens and no truncation: a note of any length becomes one token sequence that
+    :func:`plan_windows` cuts into model windows. ``verbose=False`` silences the tokenizer's
+    "sequence length is longer than the specified maximum" warning without mutating the
+    (possibly shared) tokenizer object: the maximum is the window's concern, not the tokenizer's.
+
+    Offsets from a fast tokenizer called on Python ``str`` are code-point offsets into the
+    original (un-normalized) text, which is the offset convention of the whole pipeline.
+    """
+    if not notes:
+        return []
+    if not getattr(tokenizer, "is_fast", False):
+        # Slow tokenizers cannot return offsets; offsets are the whole point of this step.
+        raise TypeError("tokenize_notes needs a fast tokenizer (offset mapping)")
+    texts = [note.text for note in notes]
+    encoded = tokenizer(
+        texts,
+        add_special_tokens=False,
+        return_offsets_mapping=True,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+        truncation=False,
+        padding=False,
+        verbose=False,
+    )
+    result: list[TokenizedNote] = []
+    for note, ids, offsets in zip(
+        notes, encoded["input_ids"], encoded["offset_mapping"], strict=True
+    ):
+        offset_array = np.asarray(offsets, dtype=np.int32).reshape(-1, 2)
+        result.append(
+            TokenizedNote(
+                note_id=note.note_id,
+                text_length=len(note.text),
+                token_ids=np.asarray(ids, dtype=np.int32),
+                char_starts=np.ascontiguousarray(offset_array[:, 0]),
+                char_ends=np.ascontiguousarray(offset_array[:, 1]),
+            )
+        )
+    return result
+
+
+def _content_length(window_length: int, window_overlap: int) -> int:
+    """Validate the window geometry and return the number of content tokens per window."""
+    content = window_length - N_SPECIAL_TOKENS
+    if content < 1:
+        raise ValueError(f"window_length {window_length} leaves no room for content tokens")
+    if not 0 <= window_overlap < content:
+        raise ValueError(
+            f"window_overlap {window_overlap} must be in [0, {content}) for window_length "
+            f"{window_length}"
+        )
+    return content
+
+
+def plan_windows(n_tokens: int, window_length: int, window_overlap: int) -> list[tuple[int, int]]:
+    """Content token ranges ``[start, end)`` of the windows of a note with ``n_tokens`` tokens.
+
+    Windows hold ``window_length - 2`` content tokens and start every
+    ``stride = content - overlap`` tokens; the last window is anchored at the end
+    (``start = n_tokens - content``) so it is full and overlaps its predecessor by at least
+    ``window_overlap`` tokens. A note no longer than one window gets one short window;
+    0 tokens give no window.
+    """
+    content = _content_length(window_length, window_overlap)
+    if n_tokens < 0:
+        raise ValueError(f"n_tokens {n_tokens} is negative")
+    if n_tokens == 0:
+        return []
+    if n_tokens <= content:
+        return [(0, n_tokens)]
+    stride = content - window_overlap
+    last_start = n_tokens - content
+    ranges = [(start, start + content) for start in range(0, last_start, stride)]
+    ranges.append((last_start, n_tokens))
+    return ranges
+
+
+def window_count(n_tokens: int, window_length: int, window_overlap: int) -> int:
+    """Number of windows :func:`plan_windows` makes, in closed form (no list built)."""
+    content = _content_length(window_length, window_overlap)
+    if n_tokens <= 0:
+        return 0
+    if n_tokens <= content:
+        return 1
+    stride = content - window_overlap
+    return 1 + math.ceil((n_tokens - content) / stride)
+
+
+def estimate_window_count(n_chars: int, window_length: int, chars_per_token: float = 4.0) -> int:
+    """Estimate model windows from characters, before tokenization (for request limits/packing).
+
+    ``ceil(n_chars / (chars_per_token * window_length))``: with the defaults of the system this
+    project grew from (128-token windows, ~4 characters per token) that is ``ceil(chars / 512)``.
+    It ignores overlap and special tokens, so it under-counts long notes by roughly the overlap
+    fraction; it is a packing heuristic, never a limit check (that uses :func:`window_count`).
+    """
+    if n_chars <= 0:
+        return 0
+    if chars_per_token <= 0 or window_length <= 0:
+        raise ValueError("chars_per_token and window_length must be positive")
+    return math.ceil(n_chars / (chars_per_token * window_length))
+
+
+def build_windows(
+    tokenized: Sequence[TokenizedNote],
+    window_length: int,
+    window_overlap: int,
+    cls_id: int,
+    sep_id: int,
+) -> list[ModelWindow]:
+    """Cut every tokenized note into model windows, in note order then window order."""
+    windows: list[ModelWindow] = []
+    for note_index, note in enumerate(tokenized):
+        for window_index, (start, end) in enumerate(
+            plan_windows(note.n_tokens, window_length, window_overlap)
+        ):
+            input_ids = np.empty(end - start + N_SPECIAL_TOKENS, dtype=np.int32)
+            input_ids[0] = cls_id
+            input_ids[1:-1] = note.token_ids[start:end]
+            input_ids[-1] = sep_id
+            windows.append(ModelWindow(note_index, window_index, start, end, input_ids))
+    return windows
+
+
+def check_window_limit(
+    tokenized: TokenizedNote, n_windows: int, limits: Limits
+) -> Rejection | None:
+    """Reject a note that needs more model windows than ``limits.max_windows_per_record``."""
+    if n_windows <= limits.max_windows_per_record:
+        return None
+    return Rejection(
+        RejectReason.TOO_LONG,
+        f"{tokenized.n_tokens} tokens need {n_windows} windows, exceeds limit of "
+        f"{limits.max_windows_per_record}",
+        tokenized.note_id,
+    )
