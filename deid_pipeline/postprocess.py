@@ -1,0 +1,115 @@
+"""Deterministic merge of model, metadata and pattern spans into the final, disjoint span list.
+
+Merge rules (PHI safety: the merge never shrinks what any source covered):
+
+* Spans are grouped into clusters of overlapping spans; a span that only *touches* the cluster
+  (starts where it ends) joins it when it has the label of a cluster member ending there.
+* A cluster becomes one span over the union of its extents; resulting spans of the same label
+  that touch are joined as well.
+* Its label, score and source come from the winner: source priority metadata > pattern > model
+  (structured data and checksummed patterns are more trustworthy than the model), then the
+  longer span, then the higher score, then the earlier label in the default taxonomy.
+
+The result does not depend on the order of the inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from deid_pipeline.labels import DEFAULT_ENTITY_LABELS
+from deid_pipeline.notes import Note
+from deid_pipeline.recognizers.metadata import find_metadata_spans
+from deid_pipeline.recognizers.patterns import find_pattern_spans
+from deid_pipeline.spans import Span, SpanInvariantError, check_spans
+
+__all__ = ["SOURCE_PRIORITY", "merge_spans", "postprocess"]
+
+#: Higher wins when overlapping spans of different labels are merged.
+SOURCE_PRIORITY: dict[str, int] = {"metadata": 2, "pattern": 1, "model": 0}
+
+_LABEL_ORDER = {label: index for index, label in enumerate(DEFAULT_ENTITY_LABELS)}
+
+
+def _winner_key(span: Span) -> tuple[int, int, float, int, str]:
+    """Sort key where the smallest value is the winner of a cluster."""
+    return (
+        -SOURCE_PRIORITY.get(span.source, -1),
+        -span.length,
+        -span.score,
+        _LABEL_ORDER.get(span.label, len(_LABEL_ORDER)),
+        span.label,
+    )
+
+
+def merge_spans(text_length: int, *span_lists: Sequence[Span]) -> list[Span]:
+    """Merge any number of span lists into sorted, disjoint spans (rules in the module docstring).
+
+    Raises :class:`SpanInvariantError` (offsets only in the message) for an input span that is
+    empty or outside ``[0, text_length]``: a bad offset upstream is a bug to surface, not to hide.
+    """
+    spans: list[Span] = []
+    for list_index, span_list in enumerate(span_lists):
+        for index, span in enumerate(span_list):
+            if not 0 <= span.start < span.end <= text_length:
+                raise SpanInvariantError(
+                    f"input list {list_index} span {index} [{span.start}, {span.end}) is empty "
+                    f"or outside text of length {text_length}"
+                )
+            spans.append(span)
+    # A total order on the fields makes the result independent of the input order.
+    spans.sort(key=lambda s: (s.start, s.end, s.label, s.score, s.source))
+    merged: list[Span] = []
+    cluster: list[Span] = []
+    cluster_end = -1
+    for span in spans:
+        joins = cluster and (
+            span.start < cluster_end
+            or (
+                span.start == cluster_end
+                and any(m.end == cluster_end and m.label == span.label for m in cluster)
+            )
+        )
+        if cluster and not joins:
+            merged.append(_collapse(cluster))
+            cluster = []
+        cluster.append(span)
+        cluster_end = max(cluster_end, span.end) if len(cluster) > 1 else span.end
+    if cluster:
+        merged.append(_collapse(cluster))
+    # A cluster whose winner took the label of a touching neighbour: merge those too, so that
+    # no two output spans of one label touch.
+    result: list[Span] = []
+    for span in merged:
+        if result and result[-1].end == span.start and result[-1].label == span.label:
+            span = _collapse([result.pop(), span])
+        result.append(span)
+    return result
+
+
+def _collapse(cluster: list[Span]) -> Span:
+    winner = min(cluster, key=_winner_key)
+    start = min(span.start for span in cluster)
+    end = max(span.end for span in cluster)
+    if all(span.label == winner.label for span in cluster):
+        # Fragments of one entity: keep the best evidence of the winning source.
+        score = max(s.score for s in cluster if s.source == winner.source)
+    else:
+        score = winner.score
+    return Span(start, end, winner.label, score, winner.source)
+
+
+def postprocess(note: Note, model_spans: Sequence[Span]) -> list[Span]:
+    """Final spans of a note: model spans merged with metadata and pattern recognizer spans.
+
+    The result is checked with :func:`deid_pipeline.spans.check_spans` before it is returned.
+    """
+    text = note.text
+    spans = merge_spans(
+        len(text),
+        model_spans,
+        find_metadata_spans(text, note.metadata),
+        find_pattern_spans(text),
+    )
+    check_spans(spans, len(text))
+    return spans

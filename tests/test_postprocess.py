@@ -1,0 +1,143 @@
+"""merge_spans rules as a table, merge properties, and postprocess on a real note."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deid_pipeline.labels import DEFAULT_ENTITY_LABELS
+from deid_pipeline.notes import Note
+from deid_pipeline.postprocess import merge_spans, postprocess
+from deid_pipeline.spans import Span, SpanInvariantError, check_spans
+
+NP, NC, DATE, CD = "Name:Patient", "Name:Caregiver", "Date", "Contactdetails"
+
+MERGE_CASES = [
+    # disjoint spans stay as they are, sorted
+    (
+        [[Span(10, 12, NP)], [Span(0, 3, DATE, 0.8, "pattern")]],
+        [Span(0, 3, DATE, 0.8, "pattern"), Span(10, 12, NP)],
+    ),
+    # same label overlapping -> union, best score of the winning source
+    (
+        [[Span(0, 5, NP, 0.6), Span(3, 9, NP, 0.9)]],
+        [Span(0, 9, NP, 0.9)],
+    ),
+    # same label touching -> union
+    ([[Span(0, 3, NP, 0.7)], [Span(3, 8, NP, 0.8)]], [Span(0, 8, NP, 0.8)]),
+    # different labels touching -> kept apart
+    ([[Span(0, 3, NP)], [Span(3, 8, DATE)]], [Span(0, 3, NP), Span(3, 8, DATE)]),
+    # different labels overlapping: union extent, metadata wins over a longer model span
+    (
+        [[Span(0, 10, NC, 0.99, "model")], [Span(2, 6, NP, 1.0, "metadata")]],
+        [Span(0, 10, NP, 1.0, "metadata")],
+    ),
+    # pattern wins over model
+    (
+        [[Span(0, 8, NP, 0.9, "model")], [Span(4, 12, DATE, 0.7, "pattern")]],
+        [Span(0, 12, DATE, 0.7, "pattern")],
+    ),
+    # same source: longer wins
+    (
+        [[Span(0, 8, NP, 0.5), Span(6, 9, DATE, 0.99)]],
+        [Span(0, 9, NP, 0.5)],
+    ),
+    # same source and length: higher score wins
+    ([[Span(0, 4, NP, 0.6), Span(2, 6, NC, 0.7)]], [Span(0, 6, NC, 0.7)]),
+    # full tie: earlier label in the taxonomy wins
+    ([[Span(2, 6, NC, 0.7), Span(0, 4, NP, 0.7)]], [Span(0, 6, NP, 0.7)]),
+    # a chain of overlaps becomes one span
+    (
+        [[Span(0, 4, NP), Span(3, 7, NC), Span(6, 10, NP)]],
+        [Span(0, 10, NP)],
+    ),
+    ([], []),
+]
+
+
+@pytest.mark.parametrize(("inputs", "expected"), MERGE_CASES)
+def test_merge_rules(inputs: list[list[Span]], expected: list[Span]) -> None:
+    assert merge_spans(20, *inputs) == expected
+
+
+@pytest.mark.parametrize("bad", [Span(-1, 2, NP), Span(3, 3, NP), Span(5, 21, NP)])
+def test_merge_rejects_bad_offsets(bad: Span) -> None:
+    with pytest.raises(SpanInvariantError) as error:
+        merge_spans(20, [bad])
+    assert "text" in str(error.value)
+
+
+_LABELS = st.sampled_from(DEFAULT_ENTITY_LABELS[:5])
+_SOURCES = st.sampled_from(["model", "metadata", "pattern"])
+
+
+@st.composite
+def _spans(draw: st.DrawFn, length: int = 60) -> list[Span]:
+    result = []
+    for _ in range(draw(st.integers(0, 12))):
+        start = draw(st.integers(0, length - 1))
+        end = draw(st.integers(start + 1, min(length, start + 15)))
+        score = draw(st.sampled_from([0.3, 0.5, 0.9, 1.0]))
+        result.append(Span(start, end, draw(_LABELS), score, draw(_SOURCES)))
+    return result
+
+
+def _coverage(spans: list[Span]) -> set[int]:
+    return {i for s in spans for i in range(s.start, s.end)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=_spans(), second=_spans(), data=st.data())
+def test_merge_properties(first: list[Span], second: list[Span], data: st.DataObject) -> None:
+    merged = merge_spans(60, first, second)
+    check_spans(merged, 60)
+    # Never shrinks (nor grows) coverage.
+    assert _coverage(merged) == _coverage(first + second)
+    # Same result whatever the order and grouping of the inputs.
+    shuffled = data.draw(st.permutations(first + second))
+    assert merge_spans(60, shuffled) == merged
+    # Each output span takes label and source from an input span inside it.
+    for out in merged:
+        assert any(
+            s.label == out.label
+            and s.source == out.source
+            and out.start <= s.start < s.end <= out.end
+            for s in first + second
+        )
+    # Same-label neighbours that touch are always merged.
+    for left, right in itertools.pairwise(merged):
+        assert not (left.end == right.start and left.label == right.label)
+
+
+def test_postprocess_combines_model_metadata_and_patterns() -> None:
+    text = "Dhr. J. de Vries, tel 06-12345678, gezien op 03-03-2024 door dr. Smit."
+    note = Note.model_validate(
+        {
+            "note_id": "n1",
+            "text": text,
+            "patient_id": "p1",
+            "metadata": {
+                "patient": {"given_names": "Jan", "surname": "de Vries"},
+                "caregivers": [{"surname": "Smit"}],
+            },
+        }
+    )
+    # The model found only part of the patient name, with the wrong role.
+    start = text.index("Vries")
+    model = [Span(start, start + 5, NC, 0.6, "model")]
+    spans = postprocess(note, model)
+    assert [(text[s.start : s.end], s.label, s.source) for s in spans] == [
+        ("J. de Vries", NP, "metadata"),
+        ("06-12345678", CD, "pattern"),
+        ("03-03-2024", DATE, "pattern"),
+        ("Smit", NC, "metadata"),
+    ]
+
+
+def test_postprocess_rejects_model_span_out_of_range() -> None:
+    note = Note.model_validate({"note_id": "n1", "text": "kort"})
+    with pytest.raises(SpanInvariantError):
+        postprocess(note, [Span(0, 10, NP)])
