@@ -633,7 +633,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     info = commands.add_parser("info", help="verify a bundle and print its summary")
     info.add_argument("dir", type=Path, help="bundle folder")
-    info.set_defaults(func=cmd_bundle_info)
+    info.set_defaults(handler=cmd_bundle_info)
 
     wrap = commands.add_parser("wrap", help="wrap a local HF token-classification checkpoint")
     wrap.add_argument("hf_dir", type=Path, help="HF checkpoint folder (config.json, safetensors)")
@@ -642,4 +642,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     wrap.add_argument("--model-version", dest="model_version", default=None)
     wrap.add_argument("--window-length", dest="window_length", type=int, default=None)
     wrap.add_argument("--overlap", type=int, default=None, help="content tokens of overlap")
-    wrap.set_defaults(func=cmd_bundle_wrap)
+    wrap.set_defaults(handler=cmd_bundle_wrap)

@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run_cli(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    return int(args.func(args))
+    return int(args.handler(args))
 
 
 @pytest.fixture(scope="module")
