@@ -9,6 +9,8 @@ Merge rules (PHI safety: the merge never shrinks what any source covered):
 * Its label, score and source come from the winner: source priority metadata > pattern > model
   (structured data and checksummed patterns are more trustworthy than the model), then the
   longer span, then the higher score, then the earlier label in the default taxonomy.
+* Patterns cannot know whose postcode or id they found; when a pattern wins and the model put a
+  label of the same family (e.g. ``Address_Location``) on the cluster, the model's role is kept.
 
 The result does not depend on the order of the inputs.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from deid_pipeline.labels import DEFAULT_ENTITY_LABELS
+from deid_pipeline.labels import DEFAULT_ENTITY_LABELS, label_family
 from deid_pipeline.notes import Note
 from deid_pipeline.recognizers.metadata import find_metadata_spans
 from deid_pipeline.recognizers.patterns import find_pattern_spans
@@ -96,7 +98,18 @@ def _collapse(cluster: list[Span]) -> Span:
         score = max(s.score for s in cluster if s.source == winner.source)
     else:
         score = winner.score
-    return Span(start, end, winner.label, score, winner.source)
+    return Span(start, end, _role_aware_label(winner, cluster), score, winner.source)
+
+
+def _role_aware_label(winner: Span, cluster: list[Span]) -> str:
+    """The winner's label, with the role the model saw when a role-blind pattern won."""
+    if winner.source != "pattern":
+        return winner.label
+    family = label_family(winner.label)
+    same_family = [s for s in cluster if s.source == "model" and label_family(s.label) == family]
+    if not same_family:
+        return winner.label
+    return min(same_family, key=_winner_key).label
 
 
 def postprocess(note: Note, model_spans: Sequence[Span]) -> list[Span]:
