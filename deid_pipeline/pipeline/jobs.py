@@ -1,0 +1,55 @@
+"""The all-stages job and its daily schedule (yesterday's partition)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+JOB_NAME = "deid_daily_job"
+
+
+STAGES = ("raw_notes", "request_shards", "logits", "spans", "deidentified_notes")
+
+
+def build_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
+    """One job over every stage of the pipeline (and their checks), partitioned by day."""
+    return dg.define_asset_job(
+        name=JOB_NAME,
+        selection=dg.AssetSelection.assets(*STAGES),
+        partitions_def=partitions_def,
+        description="raw_notes -> request_shards -> logits -> spans -> deidentified_notes",
+    )
+
+
+def build_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    """Daily at 02:00 for the partition of the day that just ended (the last complete day)."""
+    return dg.build_schedule_from_partitioned_job(
+        job, hour_of_day=2, minute_of_hour=0, name="deid_daily_schedule"
+    )
+
+
+def materialize_partitions(
+    defs: dg.Definitions,
+    partition_keys: list[str],
+    *,
+    instance: dg.DagsterInstance | None = None,
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
+    """Run the all-stages job in-process for one partition or a contiguous range (one run).
+
+    A range is passed the way a single-run backfill passes it (partition range tags), so the
+    assets see every key in ``context.partition_keys``.
+    """
+    job = defs.get_job_def(JOB_NAME)
+    if len(partition_keys) == 1:
+        return job.execute_in_process(
+            partition_key=partition_keys[0], instance=instance, raise_on_error=raise_on_error
+        )
+    keys = sorted(partition_keys)
+    return job.execute_in_process(
+        instance=instance,
+        raise_on_error=raise_on_error,
+        tags={
+            "dagster/asset_partition_range_start": keys[0],
+            "dagster/asset_partition_range_end": keys[-1],
+        },
+    )

@@ -1,0 +1,227 @@
+"""Inference worker: shard files in, fp16 logits files out, figures back through Dagster Pipes.
+
+``python -m deid_pipeline.worker`` is started by the ``logits`` asset through an
+``InferenceLauncher`` (a local subprocess, or a Kubernetes GPU pod). Its request arrives as
+Pipes extras (see :class:`WorkerParams`); it answers with
+
+* one ``report_custom_message`` payload ``{"logits": [...]}`` listing every logits file written
+  (shard id, path, sha256, window count), which the asset commits to its index table, and
+* one ``report_asset_materialization`` with figures: windows/s, real tokens/s, padding
+  efficiency, backend, device, model version.
+
+The worker is deliberately narrow: it never sees note text or metadata (shards hold token ids
+and character offsets only), never tokenizes and never decodes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LOGITS_SUFFIX = ".logits.safetensors"
+
+
+class ShardRef(BaseModel):
+    """A shard to run: its id, file path and the content sha256 recorded when it was written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shard_id: str
+    path: str
+    sha256: str
+    #: Folder for this shard's logits; defaults to the request's ``out_dir``. Lets one worker
+    #: serve a backfill range, writing each partition's logits into its own run folder.
+    out_dir: str | None = None
+
+
+class WorkerParams(BaseModel):
+    """The worker request, sent as Pipes extras (JSON)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shards: list[ShardRef]
+    out_dir: str
+    bundle_dir: str
+    backend: str = "torch"
+    device: str = "auto"
+    token_budget: int = Field(default=4096, gt=0)
+    max_batch: int = Field(default=16, gt=0)
+
+
+@dataclass(frozen=True, slots=True)
+class LogitsRef:
+    """One logits file the worker wrote."""
+
+    shard_id: str
+    shard_sha256: str
+    path: str
+    sha256: str
+    n_windows: int
+
+
+@dataclass(slots=True)
+class WorkerFigures:
+    """Throughput figures of a worker run (no text, safe for metadata and logs)."""
+
+    shards: int = 0
+    windows: int = 0
+    real_tokens: int = 0
+    computed_tokens: int = 0
+    model_seconds: float = 0.0
+    elapsed_seconds: float = 0.0
+    backend: str = ""
+    device: str = ""
+    model_name: str = ""
+    model_version: str = ""
+    bundle_sha256: str = ""
+    logits: list[LogitsRef] = field(default_factory=list)
+
+    @property
+    def padding_efficiency(self) -> float:
+        """Real tokens over computed (padded) tokens."""
+        return self.real_tokens / self.computed_tokens if self.computed_tokens else 1.0
+
+    def metadata(self) -> dict[str, Any]:
+        """Figures as Dagster metadata values (plain JSON types)."""
+        elapsed = self.elapsed_seconds or 1e-9
+        model_seconds = self.model_seconds or 1e-9
+        return {
+            "worker_shards": self.shards,
+            "worker_windows": self.windows,
+            "worker_real_tokens": self.real_tokens,
+            "worker_elapsed_seconds": round(self.elapsed_seconds, 3),
+            "worker_model_seconds": round(self.model_seconds, 3),
+            "windows_per_second": round(self.windows / elapsed, 2),
+            "real_tokens_per_second": round(self.real_tokens / elapsed, 1),
+            "model_windows_per_second": round(self.windows / model_seconds, 2),
+            "padding_efficiency": round(self.padding_efficiency, 4),
+            "backend": self.backend,
+            "device": self.device,
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "bundle_sha256": self.bundle_sha256,
+        }
+
+
+class WorkerError(RuntimeError):
+    """The worker refused its input. The message holds ids and hashes only."""
+
+
+def logits_file_name(shard_id: str) -> str:
+    """File name of the logits for ``shard_id``."""
+    return f"{shard_id}{LOGITS_SUFFIX}"
+
+
+def _runtime_device(runtime: Any, requested: str) -> str:
+    for name in ("device", "device_name"):
+        value = getattr(runtime, name, None)
+        if value is not None:
+            return str(value)
+    return requested
+
+
+def run_worker(params: WorkerParams, log: Callable[[str], None] | None = None) -> WorkerFigures:
+    """Run the model over every shard of ``params`` and write one logits file per shard.
+
+    Shards are processed one at a time (one shard in memory), each logits file is written
+    atomically, and a shard whose content hash or bundle digest does not match is refused.
+    """
+    from deid_pipeline.bundle import load_bundle
+    from deid_pipeline.runtimes import make_runtime, run_windows
+    from deid_pipeline.shards import META_LOGITS_SHARD_SHA256, read_shard, write_logits
+
+    say = log or (lambda _message: None)
+    started = time.perf_counter()
+    bundle = load_bundle(params.bundle_dir)
+    runtime = make_runtime(bundle, params.backend, device=params.device)
+    figures = WorkerFigures(
+        backend=params.backend,
+        device=_runtime_device(runtime, params.device),
+        model_name=bundle.manifest.name,
+        model_version=bundle.model_version,
+        bundle_sha256=bundle.sha256,
+    )
+    for ref in params.shards:
+        out_dir = Path(ref.out_dir or params.out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        shard = read_shard(ref.path, expected_sha256=ref.sha256)
+        if shard.bundle_sha256 != bundle.sha256:
+            raise WorkerError(
+                f"shard {ref.shard_id} was made for bundle {shard.bundle_sha256[:12]}, "
+                f"worker has {bundle.sha256[:12]}"
+            )
+        result = run_windows(
+            runtime,
+            list(shard.input_ids),
+            bundle.pad_token_id,
+            token_budget=params.token_budget,
+            max_batch=params.max_batch,
+        )
+        path = out_dir / logits_file_name(ref.shard_id)
+        sha256 = write_logits(
+            path,
+            result.bio,
+            result.entity,
+            {
+                META_LOGITS_SHARD_SHA256: shard.content_sha256,
+                "deid.shard_id": ref.shard_id,
+                "deid.bundle_sha256": bundle.sha256,
+                "deid.model_version": bundle.model_version,
+                "deid.backend": params.backend,
+            },
+        )
+        figures.shards += 1
+        figures.windows += shard.n_windows
+        figures.real_tokens += int(result.real_tokens)
+        figures.computed_tokens += int(result.computed_tokens)
+        figures.model_seconds += float(result.seconds)
+        figures.logits.append(
+            LogitsRef(ref.shard_id, shard.content_sha256, str(path), sha256, shard.n_windows)
+        )
+        say(f"shard {ref.shard_id}: {shard.n_windows} windows")
+    figures.elapsed_seconds = time.perf_counter() - started
+    return figures
+
+
+def report_payload(figures: WorkerFigures) -> dict[str, Any]:
+    """The custom Pipes message listing the logits files."""
+    return {"logits": [asdict(ref) for ref in figures.logits]}
+
+
+def parse_report(messages: list[Any]) -> list[LogitsRef]:
+    """Logits references from the worker's custom Pipes messages (orchestrator side)."""
+    refs: list[LogitsRef] = []
+    for message in messages:
+        if isinstance(message, Mapping) and "logits" in message:
+            refs.extend(LogitsRef(**item) for item in message["logits"])
+    return refs
+
+
+def main() -> None:
+    """Entry point under Dagster Pipes: params from extras, figures and file list back."""
+    from dagster_pipes import open_dagster_pipes
+
+    with open_dagster_pipes() as pipes:
+        params = WorkerParams.model_validate(dict(pipes.extras))
+        pipes.log.info(
+            f"worker starting: {len(params.shards)} shards, backend {params.backend}, "
+            f"device {params.device}"
+        )
+        figures = run_worker(params, log=pipes.log.debug)
+        pipes.report_custom_message(report_payload(figures))
+        pipes.report_asset_materialization(metadata=figures.metadata())
+        pipes.log.info(
+            f"worker done: {figures.windows} windows in {figures.elapsed_seconds:.2f} s, "
+            f"padding efficiency {figures.padding_efficiency:.3f}, device {figures.device}"
+        )
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    main()
