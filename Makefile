@@ -40,7 +40,7 @@ demo: $(STAMP) ## synthetic source table -> every asset for one day -> summary
 
 ui: $(STAMP) ## the Dagster UI on http://127.0.0.1:3000 with the same instance
 	mkdir -p $(DAGSTER_HOME)
-	DEID_DEMO_MODE=$${DEID_DEMO_MODE:-1} DEID_SOURCE_URI=$${DEID_SOURCE_URI:-$(CURDIR)/data/source_notes} \
+	DEID_DEMO_MODE=$${DEID_DEMO_MODE:-1} DEID_SOURCE_URI=$${DEID_SOURCE_URI:-$(CURDIR)/data/demo/source_notes} \
 		$(BIN)/dagster dev -m deid_pipeline.definitions -h 127.0.0.1 -p 3000
 
 bundle: $(STAMP) ## train the default model from the synthetic corpus into build/bundle

@@ -42,7 +42,7 @@ def main() -> int:
         folder = Path(tmp)
         os.environ["DEID_STORAGE_ROOT"] = str(folder / "lake")
         os.environ["DEID_SOURCE_URI"] = str(folder / "source_notes")
-        os.environ["DEID_DEMO"] = "1"
+        os.environ["DEID_DEMO_MODE"] = "1"
         os.environ.setdefault("DEID_DEVICE", "cpu")
         if not os.environ.get("DEID_BUNDLE_DIR"):
             from deid_pipeline.labels import DEFAULT_ENTITY_LABELS

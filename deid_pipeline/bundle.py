@@ -546,8 +546,8 @@ def wrap_hf_checkpoint(
 
 
 def default_bundle_path() -> Path:
-    """``$DEID_BUNDLE`` when set, else the ``bundle`` folder next to the package (may not exist)."""
-    env = os.environ.get("DEID_BUNDLE")
+    """``$DEID_BUNDLE_DIR`` when set, else the ``bundle`` folder next to the package."""
+    env = os.environ.get("DEID_BUNDLE_DIR")
     if env:
         return Path(env)
     return Path(__file__).resolve().parent.parent / "bundle"

@@ -143,7 +143,9 @@ def validate_record(record: Any, limits: Limits | None = None) -> Note | Rejecti
     """
     limits = limits or Limits()
     if not isinstance(record, Mapping):
-        return Rejection(RejectReason.MALFORMED, f"record is a {type(record).__name__}, not an object")
+        return Rejection(
+            RejectReason.MALFORMED, f"record is a {type(record).__name__}, not an object"
+        )
     note_id = _safe_id(record)
     text = record.get("text")
     if note_id is None:
@@ -173,14 +175,18 @@ def _classify_validation_error(error: Exception, note_id: str) -> Rejection:
     if isinstance(error, json.JSONDecodeError):
         return Rejection(RejectReason.BAD_METADATA, "metadata is not valid JSON", note_id)
     if isinstance(error, ValidationError):
-        locations = sorted({".".join(str(part) for part in issue["loc"]) for issue in error.errors()})
+        locations = sorted(
+            {".".join(str(part) for part in issue["loc"]) for issue in error.errors()}
+        )
         reason = (
             RejectReason.BAD_METADATA
             if all(location.startswith("metadata") for location in locations)
             else RejectReason.MALFORMED
         )
         return Rejection(reason, f"invalid field(s): {', '.join(locations)}", note_id)
-    return Rejection(RejectReason.MALFORMED, f"could not read record ({type(error).__name__})", note_id)
+    return Rejection(
+        RejectReason.MALFORMED, f"could not read record ({type(error).__name__})", note_id
+    )
 
 
 def validate_records(
@@ -197,7 +203,9 @@ def validate_records(
             continue
         if result.note_id in seen:
             rejections.append(
-                Rejection(RejectReason.DUPLICATE_ID, "note_id occurs more than once", result.note_id)
+                Rejection(
+                    RejectReason.DUPLICATE_ID, "note_id occurs more than once", result.note_id
+                )
             )
             continue
         seen.add(result.note_id)

@@ -33,7 +33,7 @@ class SpanInvariantError(ValueError):
 
 
 def check_spans(spans: Sequence[Span], text_length: int) -> None:
-    """Raise :class:`SpanInvariantError` unless spans are sorted, in range, non-empty and disjoint."""
+    """Raise :class:`SpanInvariantError` unless spans are sorted, in range, non-empty, disjoint."""
     previous_end = 0
     for index, span in enumerate(spans):
         if not 0 <= span.start < span.end <= text_length:

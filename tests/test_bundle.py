@@ -295,8 +295,8 @@ def test_cli_info_and_wrap(
 
 
 def test_default_bundle_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("DEID_BUNDLE", str(tmp_path))
+    monkeypatch.setenv("DEID_BUNDLE_DIR", str(tmp_path))
     assert default_bundle_path() == tmp_path
-    monkeypatch.delenv("DEID_BUNDLE")
+    monkeypatch.delenv("DEID_BUNDLE_DIR")
     assert default_bundle_path().name == "bundle"
     assert (default_bundle_path().parent / "deid_pipeline").is_dir()

@@ -92,7 +92,7 @@ def env(tmp_path: Path, tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("DEID_STORAGE_ROOT", str(root))
     monkeypatch.setenv("DEID_SOURCE_URI", str(tmp_path / "source"))
     monkeypatch.setenv("DEID_BUNDLE_DIR", str(tiny_bundle_dir))
-    monkeypatch.setenv("DEID_DEMO", "1")
+    monkeypatch.setenv("DEID_DEMO_MODE", "1")
     monkeypatch.setenv("DEID_DEVICE", "cpu")
     monkeypatch.setenv("DEID_BACKEND", "torch")
     # Keep the worker subprocess small on a shared 2-core machine.

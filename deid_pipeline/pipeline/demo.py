@@ -9,7 +9,7 @@
 
 The demo runs in DEMO SECRET MODE: dates, pseudonyms and surrogates are keyed with the marked
 public demo key, which is fine for synthetic data and never for real notes (production refuses
-to run without ``DEID_SECRET_KEY``). Without ``DEID_BUNDLE_DIR`` (or ``DEID_BUNDLE``) and without
+to run without ``DEID_SECRET_KEY``). Without ``DEID_BUNDLE_DIR`` and without
 a ``bundle/`` folder in the checkout it builds a tiny RANDOM model bundle, so the model finds
 nothing useful and the metadata and pattern recognizers do the work; point
 ``DEID_BUNDLE_DIR`` at a trained bundle to see the model's part.
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DEID_STORAGE_ROOT", str(checkout / "data" / "lake"))
     os.environ.setdefault("DEID_SOURCE_URI", str(data_dir / "source_notes"))
     os.environ["DEID_BUNDLE_DIR"] = _bundle_dir(data_dir)
-    os.environ["DEID_DEMO"] = "1"
+    os.environ["DEID_DEMO_MODE"] = "1"
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
 
     from deid_pipeline.definitions import build_definitions

@@ -5,7 +5,9 @@ The scan is the last line of defence before a note is written to the output tabl
 
 * person names of the patient and caregivers (each given name, the full surname and its last
   part, e.g. ``Berg`` of ``van den Berg``): case-insensitive, whole words, any run of spaces,
-  hyphens, dots or apostrophes between the parts of a multi-part name;
+  hyphens, dots or apostrophes between the parts of a multi-part name; a name part written as
+  the lowercase everyday word it also is (``groen``, ``de boer``, ``jan.``) does not count, the
+  same rule the metadata recognizer applies;
 * known values (phone numbers, ids, addresses ...): case-insensitive and separator-tolerant,
   i.e. compared after removing everything but letters and digits (``06-1234 5678`` matches
   ``0612345678``);
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from deid_pipeline.notes import NoteMetadata, PersonName
+from deid_pipeline.recognizers.metadata import is_everyday_word_occurrence
 
 #: Name parts shorter than this are not searched alone (initials, "de", "van").
 MIN_NAME_PART = 2
@@ -86,7 +89,11 @@ def _name_forms(person: PersonName) -> Iterator[str]:
 
 def _contains_name(text: str, name: str) -> bool:
     pattern = _name_pattern(name)
-    return bool(pattern and pattern.search(text))
+    if pattern is None:
+        return False
+    # The same rule as the metadata recognizer: a surname such as "Groen" written as the
+    # lowercase everyday word ("groen") is not the name; anything capitalised is.
+    return any(not is_everyday_word_occurrence(match.group(0)) for match in pattern.finditer(text))
 
 
 def _birth_date_patterns(metadata: NoteMetadata) -> list[re.Pattern[str]]:

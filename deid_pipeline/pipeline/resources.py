@@ -17,7 +17,7 @@ limits                         ``DEID_MAX_CHARS_PER_RECORD``, ``DEID_MAX_WINDOWS
                                ``DEID_TARGET_WINDOWS_PER_SHARD``, ``DEID_MAX_RECORDS_PER_SHARD``,
                                ``DEID_MAX_CHARS_PER_SHARD``                      notes.Limits()
 replacement_mode               ``DEID_REPLACEMENT_MODE`` (tags, surrogates)         tags
-demo                           ``DEID_DEMO`` (1/true: marked demo secret key)       false
+demo                           ``DEID_DEMO_MODE`` (1/true: marked demo secret key)       false
 quarantine_warn_rate           ``DEID_QUARANTINE_WARN_RATE``                        0.05
 =============================  ===================================================  ===========
 
@@ -89,7 +89,7 @@ class DeidSettings(dg.ConfigurableResource):
     max_records_per_shard: int | None = None
     max_chars_per_shard: int | None = None
     replacement_mode: str | None = Field(default=None, description="DEID_REPLACEMENT_MODE")
-    demo: bool | None = Field(default=None, description="DEID_DEMO")
+    demo: bool | None = Field(default=None, description="DEID_DEMO_MODE")
     quarantine_warn_rate: float | None = Field(
         default=None, description="DEID_QUARANTINE_WARN_RATE"
     )
@@ -150,7 +150,7 @@ class DeidSettings(dg.ConfigurableResource):
         """True when the marked demo secret key may be used (never in production)."""
         if self.demo is not None:
             return self.demo
-        return bool(_env_bool("DEID_DEMO"))
+        return bool(_env_bool("DEID_DEMO_MODE"))
 
     def get_quarantine_warn_rate(self) -> float:
         """Share of a partition's notes in quarantine above which a warning check fails."""

@@ -32,7 +32,12 @@ from deid_pipeline.notes import NoteMetadata, PatientMetadata, PersonName
 from deid_pipeline.recognizers.patterns import DUTCH_MONTHS, resolve_overlaps
 from deid_pipeline.spans import Span
 
-__all__ = ["COMMON_WORD_NAMES", "NAME_PARTICLES", "find_metadata_spans"]
+__all__ = [
+    "COMMON_WORD_NAMES",
+    "NAME_PARTICLES",
+    "find_metadata_spans",
+    "is_everyday_word_occurrence",
+]
 
 NAME_PATIENT: Final = "Name:Patient"
 NAME_CAREGIVER: Final = "Name:Caregiver"
@@ -61,6 +66,8 @@ COMMON_WORD_NAMES: Final[frozenset[str]] = frozenset(
         "zwart", "beer", "hout", "kaal", "lief", "raaf", "ree", "schaap", "steen", "stoel", "tuin",
         "vink", "wever", "haas", "dokter", "zuster", "jacht", "koster", "timmerman", "smid",
         "anker", "plas", "brug", "kamp", "mei", "mees", "pauw",
+        # lowercase month abbreviations that are also given names ("12 jan. 2026")
+        "jan",
     }
 )  # fmt: skip
 
@@ -199,17 +206,18 @@ def _iter_matches(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
 def _name_spans(text: str, person: PersonName, label: str) -> Iterator[Span]:
     full_regex, standalone_regex = _name_regexes(person)
     for match in _iter_matches(full_regex, text):
-        if _is_common_word(match.group(0)) or match.end() == match.start():
+        if is_everyday_word_occurrence(match.group(0)) or match.end() == match.start():
             continue
         yield Span(match.start(), match.end(), label, 1.0, "metadata")
     if standalone_regex is not None:
         for match in _iter_matches(standalone_regex, text):
-            if _is_common_word(match.group(0)):
+            if is_everyday_word_occurrence(match.group(0)):
                 continue
             yield Span(match.start(), match.end(), label, 1.0, "metadata")
 
 
-def _is_common_word(matched: str) -> bool:
+def is_everyday_word_occurrence(matched: str) -> bool:
+    """True for a name part written as the lowercase everyday word it also is ("de boer")."""
     # Only a lowercase everyday word (after particles: "de boer") is skipped; "Bakker", "BAKKER"
     # and full names with a given name or initials always match.
     if not matched.islower():

@@ -1,0 +1,35 @@
+"""The known-PHI leak scan as a table of (output text, metadata, expected finding kinds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from deid_pipeline.notes import NoteMetadata
+from deid_pipeline.pipeline.leakcheck import find_known_phi
+
+METADATA = NoteMetadata.model_validate(
+    {
+        "patient": {"given_names": "Jan Willem", "surname": "Groen", "birth_date": "1950-03-07"},
+        "caregivers": [{"given_names": "Els", "surname": "van den Berg"}],
+        "known_values": [{"value": "06-12345678", "label": "Contactdetails"}],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("output_text", "expected"),
+    [
+        ("[Name:Patient] kwam op controle.", []),
+        ("Dhr. Groen kwam op controle.", ["patient_name"]),
+        ("GROEN, J.W. kwam op controle.", ["patient_name"]),
+        ("Willem vertelt dat het goed gaat.", ["patient_name"]),
+        # everyday words and a lowercase month abbreviation are not the patient's name
+        ("Sputum groen van kleur sinds 12 jan. 2026.", []),
+        ("Overleg met collega Berg.", ["caregiver_name"]),
+        ("Bel 06 1234 5678 terug.", ["known_value:Contactdetails"]),
+        ("Geboren 7-3-1950.", ["birth_date"]),
+        ("Geboren 1950.", []),
+    ],
+)
+def test_find_known_phi(output_text: str, expected: list[str]) -> None:
+    assert find_known_phi(output_text, METADATA) == expected
