@@ -31,6 +31,8 @@ import argparse
 import logging
 import math
 import os
+import random
+import re
 import shutil
 import sys
 import time
@@ -99,6 +101,8 @@ class TrainingConfig(BaseModel):
     entity_loss_weight: float = Field(default=1.0, ge=0)
     #: Each window that contains PHI appears this many times per epoch.
     phi_window_repeats: int = Field(default=1, ge=1)
+    #: Share of non-PHI words replaced by made-up words (see :func:`augment_non_phi_words`).
+    non_phi_word_noise: float = Field(default=0.25, ge=0.0, lt=1.0)
     #: Wall-clock budget of the optimisation loop; the LR schedule follows it (see train_model).
     time_budget_seconds: float | None = Field(default=None, gt=0)
     threads: int = Field(default=2, ge=1)
@@ -259,6 +263,62 @@ class PreparedCorpus:
     tokenized: list[TokenizedNote]
     labels: list[tuple[np.ndarray, np.ndarray]]
     figures: dict[str, Any]
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+_ONSETS = (
+    "b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "st", "tr",
+    "kr", "gr", "br", "sch", "sl", "sp", "bl", "pl", "dr", "fl", "kl", "vr", "",
+)  # fmt: skip
+_NUCLEI = ("a", "e", "i", "o", "u", "aa", "ee", "oo", "ie", "oe", "ui", "ij", "ou", "eu", "ei")
+_CODAS = ("", "", "n", "r", "l", "k", "t", "s", "m", "ng", "rt", "nd", "lt", "st", "ch", "cht")
+
+
+def _made_up_word(rng: random.Random, like: str) -> str:
+    """A pronounceable Dutch-like non-word with the letter case pattern of ``like``."""
+    word = "".join(
+        rng.choice(_ONSETS) + rng.choice(_NUCLEI) + rng.choice(_CODAS)
+        for _ in range(rng.randint(1, 4))
+    )
+    if len(like) > 1 and like.isupper():
+        return word.upper()
+    return word.capitalize() if like[:1].isupper() else word
+
+
+def augment_non_phi_words(
+    text: str, spans: Sequence[Span], rng: random.Random, word_probability: float
+) -> tuple[str, list[Span]]:
+    """Replace a share of the words outside gold spans by made-up words; spans move along.
+
+    Why: in a synthetic corpus every word the templates do not use is PHI, so a model learns
+    "unfamiliar word -> PHI" and then tags every new clinical word of real (or held-out) notes.
+    Made-up words in non-PHI positions force it to use context and form instead. Gold values
+    are copied unchanged, so the returned spans cover exactly the same strings.
+    """
+
+    def noisy(segment: str) -> str:
+        return _WORD.sub(
+            lambda match: (
+                _made_up_word(rng, match.group(0))
+                if rng.random() < word_probability
+                else match.group(0)
+            ),
+            segment,
+        )
+
+    pieces: list[str] = []
+    moved: list[Span] = []
+    cursor = position = 0
+    for span in spans:
+        before = noisy(text[cursor : span.start])
+        value = text[span.start : span.end]
+        position += len(before)
+        moved.append(Span(position, position + len(value), span.label, span.score, span.source))
+        position += len(value)
+        pieces += [before, value]
+        cursor = span.end
+    pieces.append(noisy(text[cursor:]))
+    return "".join(pieces), moved
 
 
 def _generate(n_notes: int, seed: int, locale_mix: float) -> tuple[list[Note], list[list[Span]]]:
@@ -622,6 +682,17 @@ def train_bundle(config: TrainingConfig) -> Path:
     entity_labels = DEFAULT_ENTITY_LABELS
 
     notes, spans = _generate(config.n_train_notes, config.seed, config.locale_mix)
+    if config.non_phi_word_noise > 0:
+        rng = random.Random(config.seed)
+        augmented = [
+            augment_non_phi_words(note.text, note_spans, rng, config.non_phi_word_noise)
+            for note, note_spans in zip(notes, spans, strict=True)
+        ]
+        notes = [
+            note.model_copy(update={"text": text})
+            for note, (text, _) in zip(notes, augmented, strict=True)
+        ]
+        spans = [moved for _, moved in augmented]
     logger.info("generated %d training notes", len(notes))
     tokenizer = train_tokenizer([note.text for note in notes], config.vocab_size)
     corpus = prepare_corpus(
@@ -783,6 +854,7 @@ def _run(args: argparse.Namespace) -> int:
         "name": args.name,
         "model_version": args.model_version,
         "export_onnx": not args.no_onnx,
+        "non_phi_word_noise": args.non_phi_noise,
     }
     config = TrainingConfig(**{key: value for key, value in overrides.items() if value is not None})
     try:
@@ -826,6 +898,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     option("--threads", int, "threads", "torch CPU threads")
     option("--name", str, "name", "bundle name")
     option("--model-version", str, "model_version", "bundle model version")
+    option("--non-phi-noise", float, "non_phi_word_noise", "share of non-PHI words made up")
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default=None)
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX export")
     parser.set_defaults(handler=_run)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deid_pipeline.labels import BIO_BEGIN, BIO_INSIDE, BIO_OUTSIDE, DEFAULT_ENTITY_LABELS
-from deid_pipeline.spans import Span, SpanInvariantError
+from deid_pipeline.spans import Span, SpanInvariantError, check_spans
 from deid_pipeline.training import (
     IGNORE_INDEX,
     TrainingConfig,
@@ -373,3 +373,22 @@ def test_refuses_non_empty_output(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         train_bundle(_tiny_config(tmp_path))
     assert (tmp_path / "keep.txt").read_text(encoding="utf-8") == "x"
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 10_000), probability=st.floats(0.0, 0.9))
+def test_made_up_words_keep_gold_values_and_offsets(seed: int, probability: float) -> None:
+    import random
+
+    from deid_pipeline.synth import generate_notes
+    from deid_pipeline.training import augment_non_phi_words
+
+    item = next(iter(generate_notes(1, seed=seed % 50)))
+    text, moved = augment_non_phi_words(
+        item.note.text, item.spans, random.Random(seed), probability
+    )
+    assert [text[s.start : s.end] for s in moved] == [
+        item.note.text[s.start : s.end] for s in item.spans
+    ]
+    assert [s.label for s in moved] == [s.label for s in item.spans]
+    check_spans(moved, len(text))
