@@ -70,7 +70,7 @@ def _result(
     metadata = figures.metadata()
     metadata["partitions"] = len(per_partition)
     metadata["per_partition"] = per_partition
-    metadata["run_id"] = context.run_id
+    metadata["run_id"] = context.run.run_id
     context.log.info(
         f"{context.asset_key.to_user_string()}: {figures.rows} rows, "
         f"{figures.quarantined} quarantined, {figures.elapsed_seconds:.2f} s"
@@ -86,7 +86,7 @@ def _run_stage(
     total = StageFigures()
     per_partition: dict[str, Any] = {}
     for key in _keys(context):
-        figures = stage(settings, key, context.run_id)
+        figures = stage(settings, key, context.run.run_id)
         total.add(figures)
         per_partition[key] = {
             "rows": figures.rows,
@@ -158,7 +158,7 @@ def build_assets(
         root = settings.get_storage_root()
         requests = {
             key: stages.worker_params(
-                settings, key, delta_io.run_folder(root, stages.LOGITS, key, context.run_id)
+                settings, key, delta_io.run_folder(root, stages.LOGITS, key, context.run.run_id)
             )
             for key in _keys(context)
         }
@@ -175,7 +175,7 @@ def build_assets(
             worker_metadata = {name: getattr(v, "value", v) for name, v in reported.items()}
         for key, params in requests.items():
             figures = stages.commit_logits(
-                settings, key, context.run_id, params, messages, worker_metadata
+                settings, key, context.run.run_id, params, messages, worker_metadata
             )
             total.add(figures)
             per_partition[key] = {"shards": figures.shards, "windows": figures.windows}
