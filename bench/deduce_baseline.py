@@ -79,8 +79,8 @@ def main() -> int:
             document = deduce.deidentify(record["text"], metadata=metadata)
             spans = [
                 {
-                    "start": annotation.start_char,
-                    "end": annotation.end_char,
+                    "start": int(annotation.start_char),
+                    "end": int(annotation.end_char),
                     "label": _label(annotation.tag),
                     "score": 1.0,
                     "source": "pattern",

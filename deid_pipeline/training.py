@@ -28,6 +28,7 @@ result depend on the machine's speed.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import math
 import os
@@ -274,12 +275,23 @@ _NUCLEI = ("a", "e", "i", "o", "u", "aa", "ee", "oo", "ie", "oe", "ui", "ij", "o
 _CODAS = ("", "", "n", "r", "l", "k", "t", "s", "m", "ng", "rt", "nd", "lt", "st", "ch", "cht")
 
 
+@functools.lru_cache(maxsize=1)
+def _dutch_words() -> tuple[str, ...]:
+    """Everyday Dutch words: Faker's nl_NL lorem word list (about 1,000 common words)."""
+    from faker import Faker
+
+    return tuple(sorted({word for word in Faker("nl_NL").get_words_list() if word.isalpha()}))
+
+
 def _made_up_word(rng: random.Random, like: str) -> str:
-    """A pronounceable Dutch-like non-word with the letter case pattern of ``like``."""
-    word = "".join(
-        rng.choice(_ONSETS) + rng.choice(_NUCLEI) + rng.choice(_CODAS)
-        for _ in range(rng.randint(1, 4))
-    )
+    """An everyday Dutch word or a pronounceable non-word, in the letter case of ``like``."""
+    if rng.random() < 0.5:
+        word = rng.choice(_dutch_words())
+    else:
+        word = "".join(
+            rng.choice(_ONSETS) + rng.choice(_NUCLEI) + rng.choice(_CODAS)
+            for _ in range(rng.randint(1, 4))
+        )
     if len(like) > 1 and like.isupper():
         return word.upper()
     return word.capitalize() if like[:1].isupper() else word
@@ -292,7 +304,8 @@ def augment_non_phi_words(
 
     Why: in a synthetic corpus every word the templates do not use is PHI, so a model learns
     "unfamiliar word -> PHI" and then tags every new clinical word of real (or held-out) notes.
-    Made-up words in non-PHI positions force it to use context and form instead. Gold values
+    Everyday Dutch words and made-up words in non-PHI positions force it to use context and
+    form instead. Gold values
     are copied unchanged, so the returned spans cover exactly the same strings.
     """
 
