@@ -4,8 +4,12 @@
 ``InferenceLauncher`` (a local subprocess, or a Kubernetes GPU pod). Its request arrives as
 Pipes extras (see :class:`WorkerParams`); it answers with
 
-* one ``report_custom_message`` payload ``{"logits": [...]}`` listing every logits file written
-  (shard id, path, sha256, window count), which the asset commits to its index table, and
+* one ``report_custom_message`` payload ``{"logits": [...]}`` per shard, sent as soon as that
+  shard's logits file is written (shard id, path, sha256, window count), which the asset
+  commits to its index table. One small message per shard, not one list at the end: Dagster's
+  file message reader tails the file line by line and can read a long line before it is
+  completely written (JSONDecodeError, every later message lost), and a list of all shards
+  grows with the partition; and
 * one ``report_asset_materialization`` with figures: windows/s, real tokens/s, padding
   efficiency, backend, device, model version.
 
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,11 +130,16 @@ def _runtime_device(runtime: Any, requested: str) -> str:
     return requested
 
 
-def run_worker(params: WorkerParams, log: Callable[[str], None] | None = None) -> WorkerFigures:
+def run_worker(
+    params: WorkerParams,
+    log: Callable[[str], None] | None = None,
+    on_logits: Callable[[LogitsRef], None] | None = None,
+) -> WorkerFigures:
     """Run the model over every shard of ``params`` and write one logits file per shard.
 
     Shards are processed one at a time (one shard in memory), each logits file is written
     atomically, and a shard whose content hash or bundle digest does not match is refused.
+    ``on_logits`` is called with each file's reference right after the file is written.
     """
     from deid_pipeline.bundle import load_bundle
     from deid_pipeline.runtimes import make_runtime, run_windows
@@ -181,17 +190,42 @@ def run_worker(params: WorkerParams, log: Callable[[str], None] | None = None) -
         figures.real_tokens += int(result.real_tokens)
         figures.computed_tokens += int(result.computed_tokens)
         figures.model_seconds += float(result.seconds)
-        figures.logits.append(
-            LogitsRef(ref.shard_id, shard.content_sha256, str(path), sha256, shard.n_windows)
-        )
+        written = LogitsRef(ref.shard_id, shard.content_sha256, str(path), sha256, shard.n_windows)
+        figures.logits.append(written)
+        if on_logits is not None:
+            on_logits(written)
         say(f"shard {ref.shard_id}: {shard.n_windows} windows")
     figures.elapsed_seconds = time.perf_counter() - started
     return figures
 
 
-def report_payload(figures: WorkerFigures) -> dict[str, Any]:
-    """The custom Pipes message listing the logits files."""
-    return {"logits": [asdict(ref) for ref in figures.logits]}
+def report_payload(refs: WorkerFigures | Sequence[LogitsRef]) -> dict[str, Any]:
+    """A custom Pipes message listing logits files (the worker sends one per shard)."""
+    listed = refs.logits if isinstance(refs, WorkerFigures) else refs
+    return {"logits": [asdict(ref) for ref in listed]}
+
+
+def logits_ref_from_file(shard_id: str, out_dir: str | Path) -> LogitsRef | None:
+    """The reference of a logits file the worker left in ``out_dir``, or None when absent.
+
+    The worker writes each file atomically (rename), so a file that exists is complete; this
+    lets the orchestrator trust the files on disk when a Pipes message did not arrive.
+    """
+    import hashlib
+
+    from safetensors import safe_open
+
+    from deid_pipeline.shards import META_LOGITS_SHARD_SHA256
+
+    path = Path(out_dir) / logits_file_name(shard_id)
+    if not path.is_file():
+        return None
+    with safe_open(str(path), framework="np") as handle:
+        shard_sha256 = (handle.metadata() or {}).get(META_LOGITS_SHARD_SHA256, "")
+        n_windows = handle.get_slice("row_splits").get_shape()[0] - 1
+    with path.open("rb") as stream:
+        sha256 = hashlib.file_digest(stream, "sha256").hexdigest()
+    return LogitsRef(shard_id, shard_sha256, str(path), sha256, int(n_windows))
 
 
 def parse_report(messages: list[Any]) -> list[LogitsRef]:
@@ -213,8 +247,11 @@ def main() -> None:
             f"worker starting: {len(params.shards)} shards, backend {params.backend}, "
             f"device {params.device}"
         )
-        figures = run_worker(params, log=pipes.log.debug)
-        pipes.report_custom_message(report_payload(figures))
+        figures = run_worker(
+            params,
+            log=pipes.log.debug,
+            on_logits=lambda ref: pipes.report_custom_message(report_payload([ref])),
+        )
         pipes.report_asset_materialization(metadata=figures.metadata())
         pipes.log.info(
             f"worker done: {figures.windows} windows in {figures.elapsed_seconds:.2f} s, "

@@ -10,8 +10,11 @@ Memory: every stage streams. Source and table reads come in record batches, shar
 and written one chunk of notes at a time, and outputs are handed to deltalake as a stream of
 record batches that is committed once at the end. Joins between two tables of one partition
 (raw notes with spans, say) use :func:`~deid_pipeline.pipeline.delta_io.keyed_buffer`, which
-holds only rows that arrive ahead of their partner; the stages write in nearly the same order,
-so that stays small.
+holds only rows that arrive ahead of their partner. deltalake does not keep the order of the
+batches it writes (one writer stream per CPU, batches of 8192 rows), so a join buffers up to
+about (CPUs - 1) x 8192 rows when its two sides come from tables written by different stages;
+the heavy side (note text) therefore always drives and only light rows wait. The shard index
+lists notes in raw_notes read order, so the spans stage's join buffers next to nothing.
 
 PHI: errors raised here carry ids, offsets and counts. A per-note failure in a core function
 is re-raised as :class:`StageError` naming the note id and the error class only, because a
@@ -508,13 +511,23 @@ def commit_logits(
     worker_metadata: dict[str, Any],
 ) -> StageFigures:
     """Verify the worker's logits files against the request and commit the logits index."""
-    from deid_pipeline.worker import parse_report
+    from deid_pipeline.worker import logits_ref_from_file, parse_report
 
     root = settings.get_storage_root()
     refs = {ref.shard_id: ref for ref in parse_report(messages)}
     wanted = {shard["shard_id"]: shard for shard in params["shards"]}
     # One worker may have served several partitions of a backfill range: keep this one's.
     refs = {shard_id: ref for shard_id, ref in refs.items() if shard_id in wanted}
+    # Pipes messages are a report, not the record: a message lost on the way (seen with
+    # thousands of shards) must not fail a run whose files are all there. The run folder is
+    # new for this run and files are renamed into place when complete, so trust the disk.
+    recovered = 0
+    for shard_id in sorted(set(wanted) - set(refs)):
+        shard = wanted[shard_id]
+        from_disk = logits_ref_from_file(shard_id, shard.get("out_dir") or params["out_dir"])
+        if from_disk is not None:
+            refs[shard_id] = from_disk
+            recovered += 1
     missing = sorted(set(wanted) - set(refs))
     if missing or set(refs) - set(wanted):
         raise StageError(
@@ -549,6 +562,7 @@ def commit_logits(
         )
         figures.windows += ref.n_windows
     figures.shards = len(rows)
+    figures.extra["logits_files_found_on_disk"] = recovered
     replace_partition(
         table_uri(root, LOGITS),
         pa.Table.from_pylist(rows, schema=LOGITS_SCHEMA),
@@ -716,36 +730,48 @@ def run_deidentified_notes(
     withheld: list[Rejection] = []
     figures = StageFigures()
     now = _now()
-    take = delta_io.keyed_buffer(
-        delta_io.iter_rows(
-            delta_io.read_partition(
-                table_uri(root, RAW_NOTES),
-                partition_date,
-                columns=["note_id", "patient_id", "note_date", "text", "metadata"],
-                batch_rows=settings.read_batch_rows,
-                storage_options=options,
-            )
+    # The raw notes (the heavy side: text) drive the join in their own read order, and the
+    # light spans rows wait in the keyed buffer. deltalake does not keep the order of the
+    # batches it is given (it spreads them over one writer stream per CPU), so the spans table
+    # comes back in another order than raw_notes: whichever side is buffered holds up to
+    # (CPUs - 1) x 8192 rows, and those are better ids and offsets than whole texts.
+    # Notes that request_shards quarantined have no spans row; the shards index says which
+    # notes to expect, so they are skipped without draining the spans stream.
+    expected: set[str] = {
+        note_id
+        for row in _read_rows(settings, REQUEST_SHARDS, partition_date, ["note_ids"])
+        for note_id in row["note_ids"] or []
+    }
+    take = delta_io.KeyedBuffer.from_batches(
+        delta_io.read_partition(
+            table_uri(root, SPANS),
+            partition_date,
+            columns=["note_id", "spans", "text_length", "model_version", "bundle_sha256"],
+            batch_rows=settings.read_batch_rows,
+            storage_options=options,
         ),
         "note_id",
     )
     provenance: dict[str, str] = {}
 
-    span_batches = delta_io.read_partition(
-        table_uri(root, SPANS),
+    raw_batches = delta_io.read_partition(
+        table_uri(root, RAW_NOTES),
         partition_date,
-        columns=["note_id", "spans", "text_length", "model_version", "bundle_sha256"],
+        columns=["note_id", "patient_id", "note_date", "text", "metadata"],
         batch_rows=settings.read_batch_rows,
         storage_options=options,
     )
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for batch in span_batches:
+        for batch in raw_batches:
             rows: list[dict[str, Any]] = []
-            for span_row in batch.to_pylist():
-                note_id = span_row["note_id"]
-                raw = take(note_id)
+            for raw in batch.to_pylist():
+                note_id = raw["note_id"]
+                if note_id not in expected:
+                    continue
+                span_row = take(note_id)
                 if (
-                    raw is None
+                    span_row is None
                     or raw["text"] is None
                     or len(raw["text"]) != span_row["text_length"]
                 ):
@@ -803,6 +829,9 @@ def run_deidentified_notes(
                 )
             if rows:
                 yield pa.RecordBatch.from_pylist(rows, schema=DEID_SCHEMA)
+        # A spans row whose note is not in raw_notes (or not in the shards) is stale.
+        for note_id in take.rest():
+            raise StageError(f"spans of note {note_id} do not match raw_notes; re-run spans")
 
     replace_partition(
         table_uri(root, DEIDENTIFIED_NOTES),

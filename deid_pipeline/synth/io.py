@@ -59,7 +59,7 @@ def write_source_table(
     metadata with ISO dates). Rows are converted in batches of ``batch_rows`` as the iterator
     is consumed, so a large corpus is never held in memory at once.
     """
-    from deltalake import write_deltalake
+    from deltalake import WriterProperties, write_deltalake
 
     count = 0
 
@@ -70,7 +70,11 @@ def write_source_table(
             yield batch
 
     reader = pa.RecordBatchReader.from_batches(SOURCE_SCHEMA, counted())
-    write_deltalake(uri, reader, mode=mode)
+    # Row groups of one batch, as the pipeline's own tables: a reader decodes a whole row
+    # group at once, so deltalake's default (about a million rows) costs a whole day.
+    write_deltalake(
+        uri, reader, mode=mode, writer_properties=WriterProperties(max_row_group_size=batch_rows)
+    )
     return count
 
 
