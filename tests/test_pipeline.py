@@ -465,3 +465,29 @@ def test_worker_refuses_a_shard_whose_content_changed(env: Path, tiny_bundle_dir
     assert figures.windows == shard["n_windows"] and len(figures.logits) == 1
     assert 0 < figures.padding_efficiency <= 1
     assert figures.metadata()["model_version"] == "tiny-0"
+
+
+def test_logits_commit_trusts_complete_files_when_pipes_messages_are_lost(
+    env: Path, tiny_bundle_dir: Path
+) -> None:
+    from deid_pipeline.worker import WorkerParams, run_worker
+
+    _write_source(os.environ["DEID_SOURCE_URI"], [_note(i, DAY1) for i in range(9)])
+    settings = DeidSettings()
+    stages.run_raw_notes(settings, DAY1, "r1")
+    stages.run_request_shards(settings, DAY1, "r1")
+    params = stages.worker_params(settings, DAY1, env / "run-out")
+    figures = run_worker(WorkerParams.model_validate(params))
+    assert len(figures.logits) > 1
+    # No message arrived at all: every file is found on disk, verified and committed.
+    committed = stages.commit_logits(settings, DAY1, "r1", params, [], {})
+    assert committed.shards == len(figures.logits)
+    assert committed.extra["logits_files_found_on_disk"] == len(figures.logits)
+    rows = {row["shard_id"]: row for row in _rows(env, "logits", DAY1)}
+    assert {ref.shard_id: ref.sha256 for ref in figures.logits} == {
+        shard_id: row["sha256"] for shard_id, row in rows.items()
+    }
+    # A file that is really missing still fails the stage, naming counts only.
+    Path(figures.logits[0].path).unlink()
+    with pytest.raises(stages.StageError, match="missing"):
+        stages.commit_logits(settings, DAY1, "r2", params, [], {})
