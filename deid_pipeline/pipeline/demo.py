@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import os
 import time
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
+    # Dagster marks backfill policies beta and Pipes parts preview; the demo prints a summary.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     checkout = _checkout()
@@ -92,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.get()
     started = time.perf_counter()
-    result = materialize_partitions(defs, [day], instance=instance, raise_on_error=False)
+    result = materialize_partitions(
+        defs, [day], instance=instance, raise_on_error=False, console_log_level="WARNING"
+    )
     elapsed = time.perf_counter() - started
 
     root = settings.get_storage_root()

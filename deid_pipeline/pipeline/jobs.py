@@ -33,19 +33,26 @@ def materialize_partitions(
     *,
     instance: dg.DagsterInstance | None = None,
     raise_on_error: bool = True,
+    console_log_level: str = "DEBUG",
 ) -> dg.ExecuteInProcessResult:
     """Run the all-stages job in-process for one partition or a contiguous range (one run).
 
     A range is passed the way a single-run backfill passes it (partition range tags), so the
     assets see every key in ``context.partition_keys``.
     """
-    job = defs.get_job_def(JOB_NAME)
+    job = defs.resolve_job_def(JOB_NAME)
+    # Only the console copy of the events is filtered; the event log keeps every event.
+    run_config = {"loggers": {"console": {"config": {"log_level": console_log_level}}}}
     if len(partition_keys) == 1:
         return job.execute_in_process(
-            partition_key=partition_keys[0], instance=instance, raise_on_error=raise_on_error
+            run_config=run_config,
+            partition_key=partition_keys[0],
+            instance=instance,
+            raise_on_error=raise_on_error,
         )
     keys = sorted(partition_keys)
     return job.execute_in_process(
+        run_config=run_config,
         instance=instance,
         raise_on_error=raise_on_error,
         tags={
