@@ -280,14 +280,16 @@ def quarantine_rows(
 
 def replace_quarantine(
     storage_root: str,
-    rows: Sequence[dict[str, Any]],
+    rejections: Iterable[Rejection],
     *,
     partition_date: str,
     stage: str,
+    run_id: str,
     storage_options: dict[str, str] | None = None,
 ) -> int:
-    """Replace the quarantine slice (partition, stage) with ``rows``; returns the row count."""
-    table = pa.Table.from_pylist(list(rows), schema=QUARANTINE_SCHEMA)
+    """Replace the quarantine slice (partition, stage) with ``rejections``; returns the count."""
+    rows = quarantine_rows(rejections, partition_date=partition_date, stage=stage, run_id=run_id)
+    table = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
     replace_partition(
         table_uri(storage_root, QUARANTINE_TABLE),
         table,

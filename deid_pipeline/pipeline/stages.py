@@ -303,11 +303,10 @@ def run_raw_notes(settings: DeidSettings, partition_date: str, run_id: str) -> S
     )
     figures.quarantined = delta_io.replace_quarantine(
         root,
-        delta_io.quarantine_rows(
-            rejections, partition_date=partition_date, stage=RAW_NOTES, run_id=run_id
-        ),
+        rejections,
         partition_date=partition_date,
         stage=RAW_NOTES,
+        run_id=run_id,
         storage_options=options,
     )
     figures.extra["quarantine_reasons"] = dict(Counter(r.reason.value for r in rejections))
@@ -439,11 +438,10 @@ def run_request_shards(settings: DeidSettings, partition_date: str, run_id: str)
     )
     figures.quarantined = delta_io.replace_quarantine(
         root,
-        delta_io.quarantine_rows(
-            rejections, partition_date=partition_date, stage=REQUEST_SHARDS, run_id=run_id
-        ),
+        rejections,
         partition_date=partition_date,
         stage=REQUEST_SHARDS,
+        run_id=run_id,
         storage_options=options,
     )
     # Only now, with the new index committed, are the older run folders unreferenced.
@@ -841,11 +839,10 @@ def run_deidentified_notes(
     )
     figures.withheld = delta_io.replace_quarantine(
         root,
-        delta_io.quarantine_rows(
-            withheld, partition_date=partition_date, stage=DEIDENTIFIED_NOTES, run_id=run_id
-        ),
+        withheld,
         partition_date=partition_date,
         stage=DEIDENTIFIED_NOTES,
+        run_id=run_id,
         storage_options=options,
     )
     figures.quarantined = figures.withheld
