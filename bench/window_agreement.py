@@ -21,7 +21,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 def main() -> None:
     from deid_pipeline.bundle import default_bundle_path, load_bundle
-    from deid_pipeline.decoding import decode_note
+    from deid_pipeline.decoding import decode_windows
     from deid_pipeline.runtimes import make_runtime, run_windows
     from deid_pipeline.synth import generate_notes
     from deid_pipeline.windows import build_windows, tokenize_notes
@@ -55,24 +55,15 @@ def main() -> None:
             tokenized, window_length, overlap, bundle.cls_token_id, bundle.sep_token_id
         )
         result = run_windows(runtime, [w.input_ids for w in windows], bundle.pad_token_id)
-        by_note: dict[int, list[int]] = {}
-        for position, window in enumerate(windows):
-            by_note.setdefault(window.note_index, []).append(position)
-        spans = []
-        for index, (note, tokens) in enumerate(zip(notes, tokenized, strict=True)):
-            mine = by_note[index]
-            spans.append(
-                decode_note(
-                    note.text,
-                    tokens.char_starts,
-                    tokens.char_ends,
-                    [(windows[i].token_start, windows[i].token_end) for i in mine],
-                    [result.bio[i] for i in mine],
-                    [result.entity[i] for i in mine],
-                    labels,
-                    thresholds,
-                )
-            )
+        spans = decode_windows(
+            [note.text for note in notes],
+            tokenized,
+            windows,
+            result.bio,
+            result.entity,
+            labels,
+            thresholds,
+        )
         return spans, len(windows)
 
     single, n_single = decode_all(bundle.window_length, bundle.window_overlap)

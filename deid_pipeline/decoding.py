@@ -27,7 +27,7 @@ import numpy as np
 from deid_pipeline.labels import BIO_BEGIN, BIO_INSIDE, BIO_OUTSIDE, BIO_TAGS
 from deid_pipeline.shards import META_LOGITS_SHARD_SHA256, LogitsBlock, LogitsFileError, Shard
 from deid_pipeline.spans import Span, check_spans
-from deid_pipeline.windows import N_SPECIAL_TOKENS
+from deid_pipeline.windows import N_SPECIAL_TOKENS, ModelWindow, TokenizedNote
 
 
 class DecodingError(ValueError):
@@ -388,6 +388,41 @@ def decode_note(
     token_spans = decode_token_spans(bio_avg, entity_avg, entity_labels, thresholds)
     char_spans = token_spans_to_char_spans(token_spans, char_starts, char_ends)
     return clean_model_spans(text, char_spans, entity_labels)
+
+
+def decode_windows(
+    texts: Sequence[str],
+    tokenized: Sequence[TokenizedNote],
+    windows: Sequence[ModelWindow],
+    bio_windows: Sequence[np.ndarray],
+    entity_windows: Sequence[np.ndarray],
+    entity_labels: Sequence[str],
+    thresholds: Sequence[float],
+) -> list[list[Span]]:
+    """Model spans of every note from in-memory windows (``build_windows`` order) and logits.
+
+    ``windows[i].note_index`` indexes ``texts`` and ``tokenized``; a note without windows
+    (no tokens) gets no spans. The in-memory twin of :func:`decode_shard`.
+    """
+    windows_of_note: dict[int, list[int]] = {}
+    for position, window in enumerate(windows):
+        windows_of_note.setdefault(window.note_index, []).append(position)
+    result: list[list[Span]] = []
+    for index, (text, tokens) in enumerate(zip(texts, tokenized, strict=True)):
+        mine = windows_of_note.get(index, [])
+        result.append(
+            decode_note(
+                text,
+                tokens.char_starts,
+                tokens.char_ends,
+                [(windows[i].token_start, windows[i].token_end) for i in mine],
+                [bio_windows[i] for i in mine],
+                [entity_windows[i] for i in mine],
+                entity_labels,
+                thresholds,
+            )
+        )
+    return result
 
 
 def decode_shard(

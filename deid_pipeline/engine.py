@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from deid_pipeline.bundle import Bundle
-from deid_pipeline.decoding import decode_note
+from deid_pipeline.decoding import decode_windows
 from deid_pipeline.notes import Limits, Note, Rejection, RejectReason, validate_record
 from deid_pipeline.postprocess import postprocess
 from deid_pipeline.replace import ReplacementPolicy, SecretKey, deidentify_note
@@ -153,24 +153,17 @@ class Deidentifier:
             self.stats.real_tokens += result.real_tokens
             self.stats.computed_tokens += result.computed_tokens
             self.stats.model_seconds += result.seconds
-            windows_of_note: dict[int, list[int]] = {}
-            for window_position, window in enumerate(windows):
-                windows_of_note.setdefault(window.note_index, []).append(window_position)
-            for local_index, note_index in enumerate(shard_notes):
-                mine = windows_of_note.get(local_index, [])
-                tokens = tokenized[note_index]
-                note = notes[note_index]
-                model_spans = decode_note(
-                    note.text,
-                    tokens.char_starts,
-                    tokens.char_ends,
-                    [(windows[i].token_start, windows[i].token_end) for i in mine],
-                    [result.bio[i] for i in mine],
-                    [result.entity[i] for i in mine],
-                    self.bundle.entity_labels,
-                    self.thresholds,
-                )
-                spans_by_note[note_index] = postprocess(note, model_spans)
+            model_spans = decode_windows(
+                [notes[i].text for i in shard_notes],
+                shard_tokens,
+                windows,
+                result.bio,
+                result.entity,
+                self.bundle.entity_labels,
+                self.thresholds,
+            )
+            for note_index, found in zip(shard_notes, model_spans, strict=True):
+                spans_by_note[note_index] = postprocess(notes[note_index], found)
         return [spans_by_note[i] for i in accepted], rejections
 
     def process(self, notes: Sequence[Note]) -> tuple[list[NoteResult], list[Rejection]]:
