@@ -94,6 +94,7 @@ def _deidentify(args: argparse.Namespace) -> int:
         policy=ReplacementPolicy(mode=args.replace, number_tags=args.number_tags),
         token_budget=args.token_budget,
         max_batch=args.max_batch,
+        require_label_shape=not args.keep_shapeless_spans,
     )
     rejected_path = _rejected_path(args.output, args.rejected)
     rejected_path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +140,12 @@ def _add_deidentify(subparsers: Any) -> None:
     parser.add_argument("--token-budget", type=int, default=4096, help="tokens per microbatch")
     parser.add_argument("--max-batch", type=int, default=16, help="windows per microbatch")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: library default)")
+    parser.add_argument(
+        "--keep-shapeless-spans",
+        action="store_true",
+        help="keep model spans without their label's shape, e.g. lower-case names "
+        "(for text written in lower case only; see postprocess.drop_shapeless_model_spans)",
+    )
     parser.add_argument(
         "--demo",
         action="store_true",

@@ -96,6 +96,7 @@ class Deidentifier:
         limits: Limits | None = None,
         token_budget: int = 4096,
         max_batch: int = 16,
+        require_label_shape: bool = True,
     ) -> None:
         self.bundle = bundle
         self.runtime = runtime
@@ -104,6 +105,7 @@ class Deidentifier:
         self.limits = limits or Limits()
         self.token_budget = token_budget
         self.max_batch = max_batch
+        self.require_label_shape = require_label_shape
         self.tokenizer = bundle.load_tokenizer()
         self.thresholds = [bundle.threshold_for(label) for label in bundle.entity_labels]
         self.stats = EngineStats()
@@ -163,7 +165,9 @@ class Deidentifier:
                 self.thresholds,
             )
             for note_index, found in zip(shard_notes, model_spans, strict=True):
-                spans_by_note[note_index] = postprocess(notes[note_index], found)
+                spans_by_note[note_index] = postprocess(
+                    notes[note_index], found, require_label_shape=self.require_label_shape
+                )
         return [spans_by_note[i] for i in accepted], rejections
 
     def process(self, notes: Sequence[Note]) -> tuple[list[NoteResult], list[Rejection]]:

@@ -13,10 +13,15 @@ Merge rules (PHI safety: the merge never shrinks what any source covered):
   label of the same family (e.g. ``Address_Location``) on the cluster, the model's role is kept.
 
 The result does not depend on the order of the inputs.
+
+Before the merge, model spans whose text cannot be an entity of their label are dropped
+(:func:`drop_shapeless_model_spans`): a name in lower case only, a date without a digit or month.
+Metadata and pattern spans are never filtered.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from deid_pipeline.labels import DEFAULT_ENTITY_LABELS, label_family
@@ -25,7 +30,13 @@ from deid_pipeline.recognizers.metadata import find_metadata_spans
 from deid_pipeline.recognizers.patterns import find_pattern_spans
 from deid_pipeline.spans import Span, SpanInvariantError, check_spans
 
-__all__ = ["SOURCE_PRIORITY", "merge_spans", "postprocess"]
+__all__ = [
+    "SOURCE_PRIORITY",
+    "drop_shapeless_model_spans",
+    "has_label_shape",
+    "merge_spans",
+    "postprocess",
+]
 
 #: Higher wins when overlapping spans of different labels are merged.
 SOURCE_PRIORITY: dict[str, int] = {"metadata": 2, "pattern": 1, "model": 0}
@@ -112,12 +123,99 @@ def _role_aware_label(winner: Span, cluster: list[Span]) -> str:
     return min(same_family, key=_winner_key).label
 
 
-def postprocess(note: Note, model_spans: Sequence[Span]) -> list[Span]:
+_MONTH = re.compile(
+    r"(?i)\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november"
+    r"|december|jan|feb|febr|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec)\b"
+)
+_TENS = re.compile(r"(?i)(twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig|honderd)")
+
+
+def _date_shape(surface: str) -> bool:
+    # A lone day or count ("5", "25") identifies no date; a month name does ("eind maart").
+    stripped = surface.strip()
+    bare_number = stripped.isdigit() and len(stripped) <= 2
+    has_digit = any(char.isdigit() for char in surface)
+    return (has_digit and not bare_number) or bool(_MONTH.search(surface))
+
+
+def _entity_shape(surface: str) -> bool:
+    # Proper nouns, numbers, e-mail addresses and written ages; not lower-case running text.
+    return (
+        any(char.isupper() or char.isdigit() for char in surface)
+        or "@" in surface
+        or bool(_TENS.search(surface))
+    )
+
+
+#: Label families whose model spans may be lower-case words (professions are common nouns).
+_SHAPELESS_FAMILIES = frozenset({"Profession"})
+
+
+def has_label_shape(surface: str, label: str) -> bool:
+    """Whether ``surface`` can be an entity of ``label`` on its own.
+
+    Names, organisations, places, identifiers and contact details are proper nouns, numbers or
+    e-mail addresses, so they show a capital letter, a digit or an ``@``; dates need a digit
+    (not a bare one- or two-digit number, which identifies no date) or a month name; a written
+    age has a number word. Professions are common nouns and always pass, as do labels of other
+    taxonomies (unknown families).
+    """
+    family = label_family(label)
+    if family in _SHAPELESS_FAMILIES or family not in _KNOWN_FAMILIES:
+        return True
+    if family == "Date":
+        return _date_shape(surface)
+    return _entity_shape(surface)
+
+
+_KNOWN_FAMILIES = frozenset(label_family(label) for label in DEFAULT_ENTITY_LABELS)
+
+
+def drop_shapeless_model_spans(text: str, spans: Sequence[Span]) -> list[Span]:
+    """Model spans of ``text`` without the runs in which no span has its label's shape.
+
+    A run is a sequence of spans separated by whitespace only, whatever their labels: a name
+    the model cut into "van" + "der Berg", a date cut into "12" + "maart", or "BovenIJ" +
+    "ziekenhuis" with two labels stands or falls as a whole (PHI safety first). Why:
+    a model trained on synthetic notes tags some unfamiliar everyday words ("glaucoom",
+    "gestopt") as names; a name has a capital letter, so such runs are dropped. Raises
+    :class:`SpanInvariantError` for a span that is empty or outside the text.
+    """
+    for index, span in enumerate(spans):
+        if not 0 <= span.start < span.end <= len(text):
+            raise SpanInvariantError(
+                f"model span {index} [{span.start}, {span.end}) is empty "
+                f"or outside text of length {len(text)}"
+            )
+    ordered = sorted(spans, key=lambda span: (span.start, span.end, span.label))
+    kept: list[Span] = []
+    run: list[Span] = []
+
+    def close_run() -> None:
+        if any(has_label_shape(text[s.start : s.end], s.label) for s in run):
+            kept.extend(run)
+        run.clear()
+
+    for span in ordered:
+        if run and not (span.start >= run[-1].end and not text[run[-1].end : span.start].strip()):
+            close_run()
+        run.append(span)
+    close_run()
+    return kept
+
+
+def postprocess(
+    note: Note, model_spans: Sequence[Span], *, require_label_shape: bool = True
+) -> list[Span]:
     """Final spans of a note: model spans merged with metadata and pattern recognizer spans.
 
-    The result is checked with :func:`deid_pipeline.spans.check_spans` before it is returned.
+    With ``require_label_shape`` (the default) model spans are first filtered by
+    :func:`drop_shapeless_model_spans`; turn it off for text written in all lower case. The
+    result is checked with :func:`deid_pipeline.spans.check_spans` before it is returned.
     """
     text = note.text
+    if require_label_shape:
+        model_spans = drop_shapeless_model_spans(text, model_spans)
     spans = merge_spans(
         len(text),
         model_spans,

@@ -116,3 +116,29 @@ def test_stdin_to_stdout_in_demo_mode(
     assert json.loads(captured.out)["note_id"] == "n3"
     assert "DEMO" in captured.err
     assert PATIENT_SURNAME not in captured.err
+
+
+def test_lower_case_model_spans_are_dropped_unless_asked_to_keep_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deid_pipeline.labels import DEFAULT_ENTITY_LABELS
+    from deid_pipeline.testing import make_tiny_bundle
+
+    # A random model that calls every token PHI (threshold 0), never with a shapeless label.
+    thresholds = {label: 0.0 for label in DEFAULT_ENTITY_LABELS} | {"Profession": 1.0}
+    make_tiny_bundle(tmp_path / "bundle", thresholds=thresholds)
+    monkeypatch.setenv("DEID_SECRET_KEY", "test-secret-key-with-at-least-32-characters!")
+    text = "geen klachten meer, goed herstel na de ingreep"
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"note_id": "n1", "text": text}) + "\n", encoding="utf-8")
+
+    def run(*extra: str) -> dict:
+        output = tmp_path / f"out{len(extra)}.jsonl"
+        args = ["deidentify", str(source), "-o", str(output), "--bundle", str(tmp_path / "bundle")]
+        assert main([*args, *extra]) == 0
+        return json.loads(output.read_text(encoding="utf-8"))
+
+    assert run()["deid_text"] == text  # lower-case words are no names, places or ids
+    kept = run("--keep-shapeless-spans")
+    assert kept["spans"] and all(span["source"] == "model" for span in kept["spans"])
+    assert kept["deid_text"] != text

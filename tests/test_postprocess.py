@@ -145,3 +145,69 @@ def test_postprocess_rejects_model_span_out_of_range() -> None:
     note = Note.model_validate({"note_id": "n1", "text": "kort"})
     with pytest.raises(SpanInvariantError):
         postprocess(note, [Span(0, 10, NP)])
+
+
+# ---------------------------------------------------------------- label shapes of model spans
+
+OH, PROF = "Organization:Healthcare", "Profession"
+
+SHAPE_CASES = [
+    # (text, model spans as (substring, label), substrings kept)
+    ("bekend met glaucoom sinds kort", [("glaucoom", NP)], []),
+    ("gezien door Jansen vandaag", [("Jansen", NC)], ["Jansen"]),
+    # a name cut in two stands or falls as a whole
+    ("brief van der Berg gelezen", [("van der", NC), ("Berg", NC)], ["van der", "Berg"]),
+    ("brief van der berg gelezen", [("van der", NC), ("berg", NC)], []),
+    # ... whatever labels the model gave the parts
+    ("naar Mosa ziekenhuis verwezen", [("Mosa", CD), ("ziekenhuis", OH)], ["Mosa", "ziekenhuis"]),
+    # a bare day number is no date; with its month it is
+    ("dosis 12 mg", [("12", DATE)], []),
+    ("op 12 maart gezien", [("12", DATE), ("maart", DATE)], ["12", "maart"]),
+    ("op 2024 gezien", [("2024", DATE)], ["2024"]),
+    ("in maart gezien", [("maart", DATE)], ["maart"]),
+    # professions are common nouns; an e-mail address needs no capital or digit
+    ("werkt als metselaar", [("metselaar", PROF)], ["metselaar"]),
+    ("mail naar a.b@zorg.nl", [("a.b@zorg.nl", CD)], ["a.b@zorg.nl"]),
+    ("opgenomen in het ziekenhuis", [("ziekenhuis", OH)], []),
+    # labels of another taxonomy are never filtered
+    ("bekend met glaucoom", [("glaucoom", "CUSTOM")], ["glaucoom"]),
+]
+
+
+@pytest.mark.parametrize(("text", "found", "kept"), SHAPE_CASES)
+def test_model_spans_without_the_shape_of_their_label_are_dropped(
+    text: str, found: list[tuple[str, str]], kept: list[str]
+) -> None:
+    from deid_pipeline.postprocess import drop_shapeless_model_spans
+
+    spans = [Span(text.index(part), text.index(part) + len(part), label) for part, label in found]
+    result = drop_shapeless_model_spans(text, spans)
+    assert [text[s.start : s.end] for s in result] == kept
+
+
+def test_shape_filter_is_a_postprocess_option_and_never_touches_recognizer_spans() -> None:
+    text = "glaucoom, gezien op 03-03-2024"
+    note = Note.model_validate({"note_id": "n1", "text": text})
+    model = [Span(0, len("glaucoom"), NP, 0.9, "model")]
+    assert [s.source for s in postprocess(note, model)] == ["pattern"]
+    kept = postprocess(note, model, require_label_shape=False)
+    assert [(s.start, s.source) for s in kept] == [(0, "model"), (text.index("03"), "pattern")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_shape_filter_keeps_a_subset_independent_of_order(data: st.DataObject) -> None:
+    from deid_pipeline.postprocess import drop_shapeless_model_spans
+
+    text = data.draw(st.text(alphabet="ab AB12.@", min_size=1, max_size=40))
+    bounds = st.tuples(st.integers(0, len(text) - 1), st.integers(1, len(text)))
+    raw = data.draw(st.lists(bounds, max_size=6))
+    spans = [
+        Span(start, end, data.draw(st.sampled_from(DEFAULT_ENTITY_LABELS)))
+        for start, end in raw
+        if start < end
+    ]
+    kept = drop_shapeless_model_spans(text, spans)
+    assert set(kept) <= set(spans)
+    shuffled = data.draw(st.permutations(spans))
+    assert sorted(drop_shapeless_model_spans(text, shuffled)) == sorted(kept)
