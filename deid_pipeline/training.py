@@ -65,36 +65,49 @@ IGNORE_INDEX = -100
 DEV_SEED_OFFSET = 1_000_003
 #: Candidate thresholds for tuning (the decision is ``1 - P(O) >= threshold``).
 THRESHOLD_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(2, 19))
+#: Size of the Dutch lexicon (wordfreq's ``nl`` list, most frequent first) that noise words and
+#: the tokenizer draw from. 60,000 words reach down to rare clinical words (``hypertensie``,
+#: ``peristaltiek``), the kind a synthetic corpus never shows but every real note does.
+LEXICON_SIZE = 60_000
+#: Lexicon words added to the tokenizer's training text, so word pieces are those of Dutch in
+#: general rather than of the generator's phrasings.
+TOKENIZER_LEXICON_WORDS = 30_000
 
 
 class TrainingConfig(BaseModel):
-    """Everything a training run depends on; stored in the bundle manifest as provenance."""
+    """Everything a training run depends on; stored in the bundle manifest as provenance.
+
+    The defaults are the recipe of the committed default bundle (1.0.0), so `make bundle`
+    rebuilds it. The lexicon options (``non_phi_word_noise=0.3``,
+    ``tokenizer_lexicon_words=TOKENIZER_LEXICON_WORDS``) are the recipe tried after it; see the
+    model card for what they changed on the held-out split.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     out_dir: Path
-    name: str = Field(default="deid-nl-synth", min_length=1)
-    model_version: str = Field(default="synth-0.1.0", min_length=1)
-    seed: int = 13
+    name: str = Field(default="deid-nl-synth-small", min_length=1)
+    model_version: str = Field(default="1.0.0", min_length=1)
+    seed: int = 20261122
     # corpus
-    n_train_notes: int = Field(default=2000, ge=1)
+    n_train_notes: int = Field(default=3000, ge=1)
     #: Notes of the dev split used to tune thresholds; 0 keeps every threshold at 0.5.
-    n_dev_notes: int = Field(default=100, ge=0)
+    n_dev_notes: int = Field(default=150, ge=0)
     locale_mix: float = Field(default=0.5, ge=0.0, le=1.0)
     # tokenizer and model
-    vocab_size: int = Field(default=16000, ge=200)
-    hidden_size: int = Field(default=256, ge=8)
+    vocab_size: int = Field(default=6000, ge=200)
+    hidden_size: int = Field(default=192, ge=8)
     num_layers: int = Field(default=4, ge=1)
     num_heads: int = Field(default=4, ge=1)
-    intermediate_size: int = Field(default=1024, ge=8)
-    window_length: int = Field(default=128, ge=8, le=512)
-    window_overlap: int = Field(default=32, ge=0)
+    intermediate_size: int = Field(default=768, ge=8)
+    window_length: int = Field(default=256, ge=8, le=512)
+    window_overlap: int = Field(default=64, ge=0)
     # optimisation
     epochs: int = Field(default=3, ge=1)
     #: When set, training runs exactly this many steps (looping over the data as needed).
-    max_steps: int | None = Field(default=None, ge=1)
-    batch_size: int = Field(default=32, ge=1)
-    learning_rate: float = Field(default=5e-4, gt=0)
+    max_steps: int | None = Field(default=700, ge=1)
+    batch_size: int = Field(default=16, ge=1)
+    learning_rate: float = Field(default=8e-4, gt=0)
     weight_decay: float = Field(default=0.01, ge=0)
     warmup_ratio: float = Field(default=0.06, ge=0, lt=1)
     max_grad_norm: float = Field(default=1.0, gt=0)
@@ -102,10 +115,12 @@ class TrainingConfig(BaseModel):
     entity_loss_weight: float = Field(default=1.0, ge=0)
     #: Each window that contains PHI appears this many times per epoch.
     phi_window_repeats: int = Field(default=1, ge=1)
-    #: Share of non-PHI words replaced by made-up words (see :func:`augment_non_phi_words`).
-    non_phi_word_noise: float = Field(default=0.25, ge=0.0, lt=1.0)
+    #: Share of non-PHI words and numbers replaced (see :func:`augment_non_phi_words`).
+    non_phi_word_noise: float = Field(default=0.0, ge=0.0, lt=1.0)
+    #: Dutch lexicon words (see :func:`dutch_lexicon`) added to the tokenizer's training text.
+    tokenizer_lexicon_words: int = Field(default=0, ge=0)
     #: Wall-clock budget of the optimisation loop; the LR schedule follows it (see train_model).
-    time_budget_seconds: float | None = Field(default=None, gt=0)
+    time_budget_seconds: float | None = Field(default=2400, gt=0)
     threads: int = Field(default=2, ge=1)
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     export_onnx: bool = True
@@ -266,7 +281,8 @@ class PreparedCorpus:
     figures: dict[str, Any]
 
 
-_WORD = re.compile(r"[^\W\d_]+")
+#: A word (letters only) or a number (digits only): the units the noise replaces.
+_NOISE_TOKEN = re.compile(r"[^\W\d_]+|\d+")
 _ONSETS = (
     "b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "st", "tr",
     "kr", "gr", "br", "sch", "sl", "sp", "bl", "pl", "dr", "fl", "kl", "vr", "",
@@ -276,17 +292,61 @@ _CODAS = ("", "", "n", "r", "l", "k", "t", "s", "m", "ng", "rt", "nd", "lt", "st
 
 
 @functools.lru_cache(maxsize=1)
-def _dutch_words() -> tuple[str, ...]:
-    """Everyday Dutch words: Faker's nl_NL lorem word list (about 1,000 common words)."""
-    from faker import Faker
+def dutch_lexicon() -> tuple[str, ...]:
+    """Dutch words, most frequent first: wordfreq's ``nl`` word list (its "large" list,
+    compiled from Wikipedia, subtitles, news, books, web text and social media; see the
+    wordfreq documentation), alphabetic words of two letters or more only."""
+    import wordfreq
 
-    return tuple(sorted({word for word in Faker("nl_NL").get_words_list() if word.isalpha()}))
+    words = wordfreq.top_n_list("nl", LEXICON_SIZE * 2, wordlist="large")
+    return tuple(word for word in words if len(word) > 1 and word.isalpha())[:LEXICON_SIZE]
+
+
+@functools.lru_cache(maxsize=1)
+def phi_vocabulary() -> frozenset[str]:
+    """Lower-cased words of known PHI values: never used as (non-PHI) noise words.
+
+    Faker's ``nl_NL``/``nl_BE`` first names, surnames and cities (public lists, whole), and the
+    train part of the generator's own curated lists (streets, hospitals, care organisations,
+    companies, schools, professions). The held-out part of the curated lists is not read.
+    """
+    from faker.providers.address.nl_BE import Provider as AddressBE
+    from faker.providers.address.nl_NL import Provider as AddressNL
+    from faker.providers.person.nl_BE import Provider as PersonBE
+    from faker.providers.person.nl_NL import Provider as PersonNL
+
+    from deid_pipeline.synth import values
+
+    texts: list[str] = []
+    for provider in (PersonNL, PersonBE, AddressNL, AddressBE):
+        for attribute in ("first_names_male", "first_names_female", "last_names", "cities"):
+            texts.extend(map(str, getattr(provider, attribute, ())))
+    curated = [values._STREET_STEMS, values._CARE_STEMS, values._LARGE_COMPANIES, values._SCHOOLS]
+    curated += [*values.HOSPITALS.values(), *values.PROFESSIONS.values()]
+    for pool in curated:
+        texts.extend(map(str, pool.part("train")))
+    return frozenset(word.lower() for text in texts for word in _NOISE_TOKEN.findall(text))
+
+
+@functools.lru_cache(maxsize=1)
+def noise_lexicon() -> tuple[str, ...]:
+    """The Dutch lexicon without the words of known PHI values (:func:`phi_vocabulary`).
+
+    Noise words are labelled non-PHI, and a model must not learn that ``Mohamed``, ``Peeters``
+    or ``architect`` is an ordinary word, only that unfamiliar Dutch words are.
+    """
+    known = phi_vocabulary()
+    return tuple(word for word in dutch_lexicon() if word not in known)
 
 
 def _made_up_word(rng: random.Random, like: str) -> str:
-    """An everyday Dutch word or a pronounceable non-word, in the letter case of ``like``."""
-    if rng.random() < 0.5:
-        word = rng.choice(_dutch_words())
+    """A Dutch lexicon word or a pronounceable non-word, in the letter case of ``like``.
+
+    Lexicon words are drawn uniformly over the whole list, so rare words (the ones a
+    model has never seen) are as common as everyday ones.
+    """
+    if rng.random() < 0.75:
+        word = rng.choice(noise_lexicon())
     else:
         word = "".join(
             rng.choice(_ONSETS) + rng.choice(_NUCLEI) + rng.choice(_CODAS)
@@ -297,41 +357,73 @@ def _made_up_word(rng: random.Random, like: str) -> str:
     return word.capitalize() if like[:1].isupper() else word
 
 
+def _random_digits(rng: random.Random, like: str) -> str:
+    """Digits of the same count as ``like``, without a leading zero unless ``like`` has one."""
+    first = rng.choice("0123456789" if like.startswith("0") else "123456789")
+    return first + "".join(rng.choice("0123456789") for _ in like[1:])
+
+
 def augment_non_phi_words(
     text: str, spans: Sequence[Span], rng: random.Random, word_probability: float
 ) -> tuple[str, list[Span]]:
-    """Replace a share of the words outside gold spans by made-up words; spans move along.
+    """Replace a share of the words and numbers outside gold spans; spans move along.
 
     Why: in a synthetic corpus every word the templates do not use is PHI, so a model learns
     "unfamiliar word -> PHI" and then tags every new clinical word of real (or held-out) notes.
-    Everyday Dutch words and made-up words in non-PHI positions force it to use context and
-    form instead. Gold values
-    are copied unchanged, so the returned spans cover exactly the same strings.
+    Dutch lexicon words, made-up words and other numbers in non-PHI positions force it to use
+    context and form instead. The word right before and right after a gold span is kept: it is
+    the cue ("dr.", "geboren", "wonend te") the model must learn to read. Gold values are
+    copied unchanged, so the returned spans cover exactly the same strings.
     """
 
-    def noisy(segment: str) -> str:
-        return _WORD.sub(
-            lambda match: (
-                _made_up_word(rng, match.group(0))
-                if rng.random() < word_probability
-                else match.group(0)
-            ),
-            segment,
-        )
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if rng.random() >= word_probability:
+            return token
+        return _random_digits(rng, token) if token.isdigit() else _made_up_word(rng, token)
+
+    def noisy(segment: str, keep_first: bool, keep_last: bool) -> str:
+        matches = list(_NOISE_TOKEN.finditer(segment))
+        pieces: list[str] = []
+        cursor = 0
+        for index, match in enumerate(matches):
+            kept = (keep_first and index == 0) or (keep_last and index == len(matches) - 1)
+            pieces += [segment[cursor : match.start()], match.group(0) if kept else replace(match)]
+            cursor = match.end()
+        pieces.append(segment[cursor:])
+        return "".join(pieces)
 
     pieces: list[str] = []
     moved: list[Span] = []
     cursor = position = 0
     for span in spans:
-        before = noisy(text[cursor : span.start])
+        before = noisy(text[cursor : span.start], keep_first=cursor > 0, keep_last=True)
         value = text[span.start : span.end]
         position += len(before)
         moved.append(Span(position, position + len(value), span.label, span.score, span.source))
         position += len(value)
         pieces += [before, value]
         cursor = span.end
-    pieces.append(noisy(text[cursor:]))
+    pieces.append(noisy(text[cursor:], keep_first=cursor > 0, keep_last=False))
     return "".join(pieces), moved
+
+
+def _noisy_corpus(
+    notes: Sequence[Note], spans: Sequence[Sequence[Span]], seed: int, word_probability: float
+) -> tuple[list[Note], list[list[Span]]]:
+    """``notes`` with :func:`augment_non_phi_words` applied (seeded); unchanged at 0."""
+    if word_probability <= 0:
+        return list(notes), [list(s) for s in spans]
+    rng = random.Random(seed)
+    augmented = [
+        augment_non_phi_words(note.text, note_spans, rng, word_probability)
+        for note, note_spans in zip(notes, spans, strict=True)
+    ]
+    texts = [text for text, _ in augmented]
+    return (
+        [note.model_copy(update={"text": text}) for note, text in zip(notes, texts, strict=True)],
+        [moved for _, moved in augmented],
+    )
 
 
 def _generate(n_notes: int, seed: int, locale_mix: float) -> tuple[list[Note], list[list[Span]]]:
@@ -695,19 +787,15 @@ def train_bundle(config: TrainingConfig) -> Path:
     entity_labels = DEFAULT_ENTITY_LABELS
 
     notes, spans = _generate(config.n_train_notes, config.seed, config.locale_mix)
-    if config.non_phi_word_noise > 0:
-        rng = random.Random(config.seed)
-        augmented = [
-            augment_non_phi_words(note.text, note_spans, rng, config.non_phi_word_noise)
-            for note, note_spans in zip(notes, spans, strict=True)
-        ]
-        notes = [
-            note.model_copy(update={"text": text})
-            for note, (text, _) in zip(notes, augmented, strict=True)
-        ]
-        spans = [moved for _, moved in augmented]
+    notes, spans = _noisy_corpus(notes, spans, config.seed, config.non_phi_word_noise)
     logger.info("generated %d training notes", len(notes))
-    tokenizer = train_tokenizer([note.text for note in notes], config.vocab_size)
+    tokenizer_text = [note.text for note in notes]
+    if config.tokenizer_lexicon_words:
+        # One line of lexicon words per 1,000: the pieces learn Dutch, the notes still dominate.
+        lexicon = dutch_lexicon()[: config.tokenizer_lexicon_words]
+        tokenizer_text += [" ".join(lexicon[i : i + 1000]) for i in range(0, len(lexicon), 1000)]
+    tokenizer = train_tokenizer(tokenizer_text, config.vocab_size)
+    del tokenizer_text
     corpus = prepare_corpus(
         tokenizer, notes, spans, config.window_length, config.window_overlap, entity_labels
     )
@@ -742,6 +830,11 @@ def train_bundle(config: TrainingConfig) -> Path:
     if config.n_dev_notes:
         dev_notes, dev_spans = _generate(
             config.n_dev_notes, config.seed + DEV_SEED_OFFSET, config.locale_mix
+        )
+        # The dev notes get the same noise, so thresholds are tuned on words the model has
+        # not seen (as in real notes), not only on the generator's familiar phrasings.
+        dev_notes, dev_spans = _noisy_corpus(
+            dev_notes, dev_spans, config.seed + DEV_SEED_OFFSET, config.non_phi_word_noise
         )
         dev = prepare_corpus(
             tokenizer,
@@ -868,6 +961,7 @@ def _run(args: argparse.Namespace) -> int:
         "model_version": args.model_version,
         "export_onnx": not args.no_onnx,
         "non_phi_word_noise": args.non_phi_noise,
+        "tokenizer_lexicon_words": args.tokenizer_lexicon_words,
     }
     config = TrainingConfig(**{key: value for key, value in overrides.items() if value is not None})
     try:
@@ -911,7 +1005,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     option("--threads", int, "threads", "torch CPU threads")
     option("--name", str, "name", "bundle name")
     option("--model-version", str, "model_version", "bundle model version")
-    option("--non-phi-noise", float, "non_phi_word_noise", "share of non-PHI words made up")
+    option("--non-phi-noise", float, "non_phi_word_noise", "share of non-PHI words replaced")
+    option(
+        "--tokenizer-lexicon-words",
+        int,
+        "tokenizer_lexicon_words",
+        f"Dutch lexicon words in the tokenizer's text (e.g. {TOKENIZER_LEXICON_WORDS})",
+    )
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default=None)
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX export")
     parser.set_defaults(handler=_run)

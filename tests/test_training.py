@@ -392,3 +392,48 @@ def test_made_up_words_keep_gold_values_and_offsets(seed: int, probability: floa
     ]
     assert [s.label for s in moved] == [s.label for s in item.spans]
     check_spans(moved, len(text))
+
+
+def test_noise_keeps_the_cue_words_around_a_value_and_replaces_numbers() -> None:
+    import random
+
+    from deid_pipeline.training import augment_non_phi_words
+
+    text = "Gezien door dokter Xavier op de afdeling 7 met 120 mg."
+    start = text.index("Xavier")
+    span = Span(start, start + len("Xavier"), "Name:Caregiver")
+    # Probability just below 1: every word and number that may change, changes.
+    noisy, (moved,) = augment_non_phi_words(text, [span], random.Random(3), 0.999999)
+    assert noisy[moved.start : moved.end] == "Xavier"
+    # The cue before the value and the word after it are what the model must learn to read.
+    assert noisy[: moved.start].endswith("dokter ")
+    assert noisy[moved.end :].startswith(" op ")
+    assert "120" not in noisy and " 7 " not in noisy
+    assert noisy.endswith(".")
+
+
+def test_noise_lexicon_is_dutch_without_rare_names() -> None:
+    from deid_pipeline.training import dutch_lexicon, noise_lexicon
+
+    lexicon = dutch_lexicon()
+    noise = set(noise_lexicon())
+    assert len(lexicon) >= 50_000
+    assert {"hypertensie", "verpleging", "overdracht"} <= noise  # words generators never use
+    assert "peeters" in lexicon and "peeters" not in noise  # a Belgian surname is not noise
+    assert "timmerman" not in noise  # a profession of the training lists is PHI, not noise
+
+
+def test_default_recipe_is_the_committed_bundles() -> None:
+    """`make bundle` (the config defaults) must rebuild what bundle/ holds."""
+    import json
+
+    from deid_pipeline.bundle import default_bundle_path
+
+    manifest = json.loads((default_bundle_path() / "manifest.json").read_text(encoding="utf-8"))
+    recorded = manifest["training"]["config"]
+    defaults = TrainingConfig(out_dir=Path("x")).model_dump(mode="json")
+    for key in ("non_phi_word_noise", "tokenizer_lexicon_words"):
+        recorded.setdefault(key, 0)  # options added after 1.0.0 was trained; 0 is 1.0.0's way
+    assert {key: defaults[key] for key in recorded if key != "out_dir"} == {
+        key: value for key, value in recorded.items() if key != "out_dir"
+    }
