@@ -1,20 +1,37 @@
 """Peak memory of a whole pipeline run over one partition: ``python bench/pipeline_memory.py N``.
 
-Three processes, so each figure means what it says:
+Every stage streams, so none of the figures below should grow with N (the number of notes).
 
-1. ``python -m deid_pipeline synth`` writes N synthetic notes for one day into a temp folder
-   (the generator's memory never counts);
-2. a tiny random bundle is built in its own process, unless ``DEID_BUNDLE_DIR`` is set (its
-   thresholds are ``--threshold``, default 1.0: no model spans, since random logits would make
-   decoding, not the pipeline, the measured cost);
-3. a fresh process runs every asset for that day through the all-stages job (in-process, temp
-   Dagster instance, inference worker as a Pipes subprocess) and prints its own peak RSS
-   (``ru_maxrss`` of itself: imports, Dagster and the orchestrator side of every stage), the
-   worker's peak (``RUSAGE_CHILDREN``: the worker is that process's only child) and, per stage,
-   the peak RSS while the stage ran (``VmHWM``, reset before each stage through
-   ``/proc/self/clear_refs``) and the RSS left after it.
+Set-up, each in its own process so its memory never counts: ``python -m deid_pipeline synth``
+writes N synthetic notes for one day into a temp folder; a tiny random bundle is built unless
+``DEID_BUNDLE_DIR`` is set (thresholds ``--threshold``, default 1.0: no model spans, since
+random logits would make decoding, not the pipeline, the measured cost).
 
-Every stage streams, so none of these figures should grow with N.
+Production shape (default). The run goes through ``dagster asset materialize -m
+deid_pipeline.definitions --select <the five stages> --partition DAY`` on a temp
+``DAGSTER_HOME``: the same code path as the CLI, the UI and the daemon, with the Definitions'
+executor (Dagster's default multiprocess executor: one process per step). Figures:
+
+* ``run process``: peak RSS (``ru_maxrss``) of the process that ran the CLI; it holds the
+  executor and event log, never data;
+* ``step <asset>``: peak RSS of that step's own process, from ``peak_rss_mib`` in the asset's
+  materialization metadata (``ru_maxrss`` of the step process at the end of the step; it
+  includes Python, Dagster and the code location). This is the figure to size a pod/VM by:
+  steps run one after another, each in a fresh process;
+* ``inference worker``: peak RSS of the Pipes worker subprocess of the ``logits`` step
+  (``worker_peak_rss_mib``, the step process's ``RUSAGE_CHILDREN``); while it runs, the
+  ``logits`` step process and the worker are both alive, so that step needs the sum;
+* ``check <name>``: peak RSS of the asset-check step processes, sampled from
+  ``/proc/<pid>/status`` (``VmHWM``) every 0.2 s (a check reads whole partitions too);
+* ``join rows waiting``: most rows a stage's keyed join held at once (``spans``: raw notes
+  ahead of their shard; ``deidentified_notes``: spans rows ahead of their note);
+* ``seconds``: a step's wall time from its start to its success event (the step process's
+  start-up and imports before them are not included; the run's wall time is).
+
+In-process shape (``--in-process``): the all-stages job through ``execute_in_process`` in one
+fresh process, as the tests run it. Figures: that process's peak (imports, Dagster and every
+stage), the worker's peak (its only child), and per stage function the peak RSS while it ran
+(``VmHWM`` reset before each stage through ``/proc/self/clear_refs``) and the RSS left after it.
 """
 
 from __future__ import annotations
@@ -23,15 +40,18 @@ import argparse
 import datetime as dt
 import json
 import os
+import runpy
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 DAY = dt.date(2026, 1, 1)
+STAGES = ("raw_notes", "request_shards", "logits", "spans", "deidentified_notes")
 
 #: Stage functions of deid_pipeline.pipeline.stages that the assets call (orchestrator side).
 STAGE_FUNCTIONS = (
@@ -44,10 +64,10 @@ STAGE_FUNCTIONS = (
 )
 
 
-def _status_kib(field: str) -> int | None:
-    """A ``/proc/self/status`` figure in KiB (``VmRSS``, ``VmHWM``), None off Linux."""
+def _status_kib(field: str, pid: int | str = "self") -> int | None:
+    """A ``/proc/<pid>/status`` figure in KiB (``VmRSS``, ``VmHWM``), None if unavailable."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
@@ -62,6 +82,139 @@ def _reset_peak() -> bool:
         return True
     except OSError:
         return False
+
+
+class DescendantPeaks(threading.Thread):
+    """Samples ``VmHWM`` of every descendant process of this one until stopped."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.peaks_kib: dict[int, int] = {}
+        self.commands: dict[int, str] = {}
+        self._halt = threading.Event()
+
+    def _descendants(self) -> list[int]:
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                # Field 4 of /proc/<pid>/stat is the parent; the name (field 2) may hold spaces.
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+        found, frontier = [], [os.getpid()]
+        while frontier:
+            parent = frontier.pop()
+            children = [pid for pid, ppid in parents.items() if ppid == parent]
+            found.extend(children)
+            frontier.extend(children)
+        return found
+
+    def run(self) -> None:
+        """Sample until :meth:`stop`."""
+        while not self._halt.wait(self.interval):
+            for pid in self._descendants():
+                hwm = _status_kib("VmHWM", pid)
+                if pid not in self.commands:
+                    try:
+                        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                        self.commands[pid] = command.replace(b"\0", b" ").decode(errors="replace")
+                    except OSError:
+                        pass
+                if hwm:
+                    self.peaks_kib[pid] = max(hwm, self.peaks_kib.get(pid, 0))
+
+    def stop(self) -> None:
+        """Stop sampling and wait for the thread."""
+        self._halt.set()
+        self.join()
+
+
+def run_cli() -> int:
+    """Child mode: ``dagster asset materialize`` in this process; print figures as JSON."""
+    import resource
+
+    sampler = DescendantPeaks()
+    sampler.start()
+    sys.argv = [
+        "dagster", "asset", "materialize", "-m", "deid_pipeline.definitions",
+        "--select", ",".join(STAGES), "--partition", DAY.isoformat(),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    code: Any = 0
+    try:
+        runpy.run_module("dagster", run_name="__main__", alter_sys=True)
+    except SystemExit as done:
+        code = done.code
+    elapsed = time.perf_counter() - started
+    sampler.stop()
+    run_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    import dagster as dg
+
+    from deid_pipeline.pipeline import delta_io
+
+    figures: dict[str, Any] = {
+        "success": code in (0, None),
+        "seconds": elapsed,
+        "run_process_peak_mib": run_peak,
+        "steps": {},
+        "checks": {},
+    }
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs(limit=1)
+        step_seconds: dict[str, float] = {}
+        step_pid: dict[str, int] = {}
+        for record in instance.all_logs(run.run_id):
+            event = record.dagster_event
+            if event is None or record.step_key is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                step_seconds[record.step_key] = -record.timestamp
+                if event.pid is not None:
+                    step_pid[record.step_key] = event.pid
+            elif event.event_type_value == "STEP_SUCCESS":
+                step_seconds[record.step_key] = step_seconds.get(record.step_key, 0.0) + (
+                    record.timestamp
+                )
+        for stage in STAGES:
+            event = instance.get_latest_materialization_event(dg.AssetKey(stage))
+            materialization = event.asset_materialization if event else None
+            metadata = {
+                name: getattr(value, "value", value)
+                for name, value in (materialization.metadata if materialization else {}).items()
+            }
+            figures["steps"][stage] = {
+                "peak_mib": metadata.get("peak_rss_mib"),
+                "sampled_mib": sampler.peaks_kib.get(step_pid.get(stage, -1), 0) / 1024,
+                "seconds": step_seconds.get(stage),
+                "worker_peak_mib": metadata.get("worker_peak_rss_mib"),
+                "join_waiting_max": metadata.get("join_rows_waiting_max"),
+            }
+        for step_key, pid in step_pid.items():
+            if step_key not in STAGES:
+                figures["checks"][step_key] = {
+                    "sampled_mib": sampler.peaks_kib.get(pid, 0) / 1024,
+                    "seconds": step_seconds.get(step_key),
+                }
+    # The inference worker by its command line (a sampled figure, like the checks').
+    figures["worker_sampled_mib"] = max(
+        (
+            kib / 1024
+            for pid, kib in sampler.peaks_kib.items()
+            if "deid_pipeline.worker" in sampler.commands.get(pid, "")
+        ),
+        default=0.0,
+    )
+    figures["rows_out"] = delta_io.count_partition(
+        delta_io.table_uri(os.environ["DEID_STORAGE_ROOT"], "deidentified_notes"),
+        DAY.isoformat(),
+    )
+    print("FIGURES " + json.dumps(figures))
+    return 0 if figures["success"] else 1
 
 
 def _instrument(peaks: dict[str, dict[str, float]]) -> None:
@@ -88,8 +241,8 @@ def _instrument(peaks: dict[str, dict[str, float]]) -> None:
         setattr(stages, name, wrap(name, getattr(stages, name)))
 
 
-def run_pipeline() -> int:
-    """Child mode: run the job once over DAY and print figures as one JSON line."""
+def run_in_process() -> int:
+    """Child mode: run the job in-process once over DAY and print figures as one JSON line."""
     import resource
 
     import_started = time.perf_counter()
@@ -103,9 +256,7 @@ def run_pipeline() -> int:
     _instrument(peaks)
     imported = time.perf_counter() - import_started
     rss_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    folder = Path(os.environ["DEID_STORAGE_ROOT"]).parent
-    (folder / "dagster_home").mkdir(exist_ok=True)
-    with dg.instance_for_test(temp_dir=str(folder / "dagster_home")) as instance:
+    with dg.instance_for_test(temp_dir=os.environ["DAGSTER_HOME"]) as instance:
         started = time.perf_counter()
         result = materialize_partitions(build_definitions(), [DAY.isoformat()], instance=instance)
         elapsed = time.perf_counter() - started
@@ -148,6 +299,41 @@ def _child(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[
     return done
 
 
+def _mib(value: float | None) -> str:
+    return f"{value:8.0f}" if value else "       -"
+
+
+def _print_production(figures: dict[str, Any]) -> None:
+    print(f"run process (dagster CLI)  {_mib(figures['run_process_peak_mib'])} MiB peak")
+    print("step process               peak MiB  sampled  seconds")
+    for stage, step in figures["steps"].items():
+        seconds = step["seconds"] or 0.0
+        print(
+            f"  {stage:<24} {_mib(step['peak_mib'])}  {_mib(step['sampled_mib'])}  {seconds:7.1f}"
+        )
+        if stage == "logits":
+            worker = figures["worker_sampled_mib"]
+            print(f"    inference worker       {_mib(step['worker_peak_mib'])}  {_mib(worker)}")
+        if step.get("join_waiting_max") is not None:
+            print(f"    join rows waiting (max) {step['join_waiting_max']:7d}")
+    for name, check in sorted(figures["checks"].items()):
+        seconds = check["seconds"] or 0.0
+        print(f"  check {name}")
+        print(f"  {'':<24} {'':>8}  {_mib(check['sampled_mib'])}  {seconds:7.1f}")
+
+
+def _print_in_process(figures: dict[str, Any]) -> None:
+    print(f"RSS after imports          {figures['rss_after_imports_mib']:.0f} MiB")
+    print(f"peak RSS orchestrator      {figures['orchestrator_peak_mib']:.0f} MiB (whole process)")
+    print(f"peak RSS worker (child)    {figures['worker_peak_mib']:.0f} MiB")
+    print("per stage (orchestrator)   peak MiB  RSS after  seconds")
+    for name, stage in figures["stages"].items():
+        print(
+            f"  {name:<24} {stage['peak_mib']:8.0f}  {stage['rss_after_mib']:9.0f}  "
+            f"{stage['seconds']:7.1f}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notes", type=int, nargs="?", default=2000)
@@ -159,11 +345,19 @@ def main() -> int:
         help="tiny bundle threshold for every label; 1.0 (default) makes the random model "
         "find nothing, so the run measures the pipeline rather than decoding random spans",
     )
-    parser.add_argument("--child", choices=("run", "bundle"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every stage in one process (execute_in_process, as the tests do) instead of "
+        "the production shape (dagster asset materialize, one process per step)",
+    )
+    parser.add_argument("--child", choices=("cli", "in-process", "bundle"), help=argparse.SUPPRESS)
     parser.add_argument("--bundle-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child == "run":
-        return run_pipeline()
+    if args.child == "cli":
+        return run_cli()
+    if args.child == "in-process":
+        return run_in_process()
     if args.child == "bundle":
         return make_bundle(args.bundle_out, args.threshold)
 
@@ -178,6 +372,9 @@ def main() -> int:
         folder = Path(tmp)
         env["DEID_STORAGE_ROOT"] = str(folder / "lake")
         env["DEID_SOURCE_URI"] = str(folder / "source_notes")
+        env["DEID_PARTITION_START"] = DAY.isoformat()
+        env["DAGSTER_HOME"] = str(folder / "dagster_home")
+        (folder / "dagster_home").mkdir()
         if not env.get("DEID_BUNDLE_DIR"):
             bundle = folder / "bundle"
             _child([*me, "--child", "bundle", "--bundle-out", str(bundle), "--threshold",
@@ -191,25 +388,23 @@ def main() -> int:
             env,
         )  # fmt: skip
         generated = time.perf_counter() - started
-        done = _child([*me, "--child", "run"], env)
+        mode = "in-process" if args.in_process else "cli"
+        done = _child([*me, "--child", mode], env)
     line = next(x for x in done.stdout.splitlines() if x.startswith("FIGURES "))
     figures = json.loads(line.removeprefix("FIGURES "))
     seconds = figures["seconds"] or 1e-9
+    shape = "in-process" if args.in_process else "production (one process per step)"
     print(f"notes                      {args.notes} (generated in {generated:.1f} s, own process)")
+    print(f"shape                      {shape}")
     print(f"run                        {'success' if figures['success'] else 'FAILED'}")
     print(f"rows out                   {figures['rows_out']}")
     print(
         f"pipeline wall time         {seconds:.1f} s ({figures['rows_out'] / seconds:.1f} docs/s)"
     )
-    print(f"RSS after imports          {figures['rss_after_imports_mib']:.0f} MiB")
-    print(f"peak RSS orchestrator      {figures['orchestrator_peak_mib']:.0f} MiB (whole process)")
-    print(f"peak RSS worker (child)    {figures['worker_peak_mib']:.0f} MiB")
-    print("per stage (orchestrator)   peak MiB  RSS after  seconds")
-    for name, stage in figures["stages"].items():
-        print(
-            f"  {name:<24} {stage['peak_mib']:8.0f}  {stage['rss_after_mib']:9.0f}  "
-            f"{stage['seconds']:7.1f}"
-        )
+    if args.in_process:
+        _print_in_process(figures)
+    else:
+        _print_production(figures)
     return 0 if figures["success"] else 1
 
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from deid_pipeline.definitions import build_definitions
 from deid_pipeline.pipeline import delta_io, stages
-from deid_pipeline.pipeline.jobs import JOB_NAME, materialize_partitions
+from deid_pipeline.pipeline.jobs import JOB_NAME, STAGES, materialize_partitions
 from deid_pipeline.pipeline.leakcheck import find_known_phi
 from deid_pipeline.pipeline.resources import DeidSettings, K8sInferenceLauncher
 
@@ -169,6 +169,15 @@ def test_materialize_rerun_and_phi_canary(
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["no_known_phi_in_output"] is True
     assert checks["spans_valid"] is True
+    # Every stage reports the peak RSS of its process; logits also its worker subprocess's.
+    peaks = {
+        event.asset_key.to_user_string(): event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    }
+    assert set(peaks) == set(STAGES)
+    for name in STAGES:
+        assert peaks[name]["peak_rss_mib"].value > 10
+    assert peaks["logits"]["worker_peak_rss_mib"].value > 10
     # Provenance and pseudonyms on every row; no real patient id in the output.
     for row in out:
         assert row["bundle_sha256"] and row["model_version"] and row["run_id"] == result.run_id

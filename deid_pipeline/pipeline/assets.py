@@ -71,6 +71,9 @@ def _result(
     metadata["partitions"] = len(per_partition)
     metadata["per_partition"] = per_partition
     metadata["run_id"] = context.run.run_id
+    # Peak RSS of the process that ran this step (its own process under the default
+    # multiprocess executor): what a pod or VM for this stage must hold.
+    metadata["peak_rss_mib"] = stages.peak_rss_mib()
     context.log.info(
         f"{context.asset_key.to_user_string()}: {figures.rows} rows, "
         f"{figures.quarantined} quarantined, {figures.elapsed_seconds:.2f} s"
@@ -181,6 +184,10 @@ def build_assets(
             per_partition[key] = {"shards": figures.shards, "windows": figures.windows}
         total.elapsed_seconds = float(worker_metadata.get("worker_elapsed_seconds", 0.0))
         total.extra.update(worker_metadata)
+        worker_peak = stages.peak_rss_mib(children=True)
+        if worker_peak > 0:
+            # The local worker is this step's child; a pod's memory is measured by the cluster.
+            total.extra["worker_peak_rss_mib"] = worker_peak
         return _result(context, total, per_partition)
 
     @dg.asset(

@@ -2,12 +2,21 @@
 
 Every table of the project is partitioned by a ``partition_date`` string column (``YYYY-MM-DD``,
 the Dagster partition key). A stage replaces exactly its own partition in one Delta commit
-(``mode="overwrite"`` with a ``predicate``), so a re-run leaves the same rows, never duplicates,
-and readers never see a half-written partition: either the old commit or the new one.
+(an ``overwrite`` of that partition), so a re-run leaves the same rows, never duplicates, and
+readers never see a half-written partition: either the old commit or the new one.
 
 Writes take a stream of record batches (``pyarrow.RecordBatchReader``), so a stage can produce
 its output batch by batch without holding a partition in memory; the commit only happens after
-the last batch was written.
+the last batch was written. On a local table the files are written by pyarrow's Parquet writer
+(memory: one row group) and committed with deltalake's transaction API; see
+:func:`replace_partition` for why, and for the ``write_deltalake`` fallback. Rows are written in
+the order they are given, and reads go file by file in Delta's file order (the commit's), so a
+later stage reads them back in that order; joins do not rely on it for correctness, only for
+memory (:class:`KeyedBuffer`).
+
+Reads (:func:`read_partition`, :func:`source_batches`) go one Parquet file and one batch at a
+time (:func:`_scan`), and :func:`bound_heap` keeps the allocators from holding on to freed
+batches, so neither side of a stage grows with the partition.
 
 Error messages of deltalake can quote row values (e.g. "Preview of invalid data"); this module
 therefore replaces every deltalake error by one that carries the table name, partition and the
@@ -16,17 +25,26 @@ error class only.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import functools
+import json
 import shutil
+import sys
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 from deltalake import DeltaTable, WriterProperties, write_deltalake
+from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from deid_pipeline.notes import Rejection
 
@@ -47,9 +65,8 @@ QUARANTINE_SCHEMA = pa.schema(
 
 QUARANTINE_TABLE = "quarantine"
 
-#: Parquet file size deltalake aims for. The writer keeps a file's encoded data in memory
-#: until the file is closed, so this bounds the memory of a streamed partition write
-#: (deltalake's default is about 100 MiB per file).
+#: Parquet file size a partition write aims for: a file is closed once it is this large. It
+#: bounds the work a reader does per file, not the writer's memory (one row group either way).
 TARGET_FILE_SIZE = 32 * 1024 * 1024
 
 #: Rows per Parquet row group of every table the pipeline writes. Both sides of a stage's
@@ -58,16 +75,37 @@ TARGET_FILE_SIZE = 32 * 1024 * 1024
 #: partition), and a reader decodes a whole row group before it hands out the first batch.
 ROW_GROUP_ROWS = 1024
 
-#: Batches (and files) pyarrow's scanner decodes ahead of the consumer. Its defaults (16
-#: batches, 4 files) keep up to 16k decoded rows in memory, a whole partition of most days;
-#: the stages are CPU-bound on the Python side, so more read-ahead buys nothing.
-BATCH_READAHEAD = 2
-FRAGMENT_READAHEAD = 1
+#: Allocations of at least this size get their own memory mapping (see :func:`bound_heap`).
+MMAP_THRESHOLD = 1024 * 1024
+_M_MMAP_THRESHOLD = -3  # mallopt parameter number in glibc's malloc.h
 
-#: Memory pool of partition reads: the system allocator rather than pyarrow's default
-#: (mimalloc), which keeps freed pages of its per-thread heaps, so the RSS of a streamed read
-#: kept rising with every row group read (+115 MiB against +69 MiB for an 8,000-note partition).
-READ_MEMORY_POOL = pa.system_memory_pool()
+
+@functools.cache
+def bound_heap() -> bool:
+    """Make freed memory of a stage go back to the system; once per process, idempotent.
+
+    Two allocator settings, both process-wide, because a stage's streamed batches are freed
+    and allocated again thousands of times and a retaining allocator turns that into growth:
+
+    * Arrow's default memory pool becomes the system allocator. pyarrow's default (mimalloc)
+      keeps freed pages of its per-thread heaps: a streamed read of an 8,000-note partition
+      held about 30 MiB more RSS with it;
+    * glibc's mmap threshold is fixed at :data:`MMAP_THRESHOLD`. glibc raises it each time a
+      large mapped block is freed (up to 32 MiB); after that, buffers of a few MiB (a decoded
+      row group, a batch of note texts) come from the heap, where freed blocks fragment and
+      stay: a streamed read rose by about 60 MiB over its first ten row groups before it
+      levelled off. A fixed threshold turns that adjustment off.
+
+    Called by every read and write of this module. Returns whether glibc took the setting
+    (False off Linux/glibc, where only the Arrow pool is changed).
+    """
+    pa.set_memory_pool(pa.system_memory_pool())
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return bool(ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    except (OSError, AttributeError):
+        return False
 
 
 class DeltaWriteError(RuntimeError):
@@ -113,6 +151,10 @@ def open_table(uri: str, storage_options: dict[str, str] | None = None) -> Delta
         return None
 
 
+class _RefusedWrite(ValueError):
+    """A write refused by this module; its message is fixed text (names, never row values)."""
+
+
 def replace_partition(
     uri: str,
     data: pa.Table | pa.RecordBatchReader,
@@ -123,30 +165,227 @@ def replace_partition(
 ) -> int:
     """Atomically replace the rows of one partition (and ``equals`` slice) with ``data``.
 
-    Every row of ``data`` must belong to the replaced slice; deltalake refuses the commit
-    otherwise. An empty ``data`` deletes the slice. Returns the new table version.
+    Every row of ``data`` must belong to the replaced slice; the write is refused otherwise.
+    An empty ``data`` deletes the slice. Returns the new table version.
+
+    Two write paths keep this one contract (one commit, nothing visible before it, errors
+    without row values):
+
+    * a whole partition of a local table (every stage output): Parquet files written by
+      pyarrow into the partition folder, then one ``overwrite`` commit of that partition with
+      deltalake's transaction API. Memory stays at one row group whatever the partition size;
+      ``write_deltalake`` rose with the bytes written (about +70 MiB from 13 to 53 MiB of
+      Parquet, even with 2 MiB target files), so the peak of every stage grew with the day;
+    * a slice (``equals``, the small quarantine table) or a non-local URI (object storage,
+      where pyarrow would need its own credentials): ``write_deltalake`` with a predicate.
     """
+    bound_heap()
     predicate = partition_predicate(partition_date, **(equals or {}))
+    name = uri.rstrip("/").rsplit("/", 1)[-1]
     try:
-        write_deltalake(
-            uri,
-            data,
-            mode="overwrite",
-            predicate=predicate,
-            partition_by=[PARTITION_COLUMN],
-            storage_options=storage_options,
-            target_file_size=TARGET_FILE_SIZE,
-            writer_properties=WriterProperties(max_row_group_size=ROW_GROUP_ROWS),
-        )
-        table = DeltaTable(uri, storage_options=storage_options)
-        return table.version()
+        if equals or not is_local(uri):
+            write_deltalake(
+                uri,
+                data,
+                mode="overwrite",
+                predicate=predicate,
+                partition_by=[PARTITION_COLUMN],
+                storage_options=storage_options,
+                target_file_size=TARGET_FILE_SIZE,
+                writer_properties=WriterProperties(max_row_group_size=ROW_GROUP_ROWS),
+            )
+        else:
+            _replace_local_partition(uri, data, partition_date, storage_options)
+        return DeltaTable(uri, storage_options=storage_options).version()
     except Exception as error:
-        name = uri.rstrip("/").rsplit("/", 1)[-1]
+        # Only this module's own refusals are known to carry no values: say what they were.
+        reason = f": {error}" if isinstance(error, _RefusedWrite) else ""
         message = (
-            f"write of table {name!r} partition {partition_date} failed ({type(error).__name__})"
+            f"write of table {name!r} partition {partition_date} failed "
+            f"({type(error).__name__}){reason}"
         )
     # Raised outside the except block, without chaining: the original message may quote rows.
     raise DeltaWriteError(message)
+
+
+def _replace_local_partition(
+    uri: str,
+    data: pa.Table | pa.RecordBatchReader,
+    partition_date: str,
+    storage_options: dict[str, str] | None,
+) -> None:
+    """Write ``data`` as Parquet files of one partition folder and commit them in one overwrite.
+
+    Files are invisible until the commit names them; on failure before the commit they are
+    removed again (and a crash leaves unreferenced files that ``DeltaTable.vacuum`` removes).
+    """
+    reader = (
+        data
+        if isinstance(data, pa.RecordBatchReader)
+        else data.to_reader(max_chunksize=ROW_GROUP_ROWS)
+    )
+    schema = reader.schema
+    if PARTITION_COLUMN not in schema.names:
+        raise _RefusedWrite(f"data has no {PARTITION_COLUMN} column")
+    delta_schema = DeltaSchema.from_arrow(schema)
+    table = open_table(uri, storage_options)
+    if table is not None:
+        _check_table(table, delta_schema)
+    folder_name = f"{PARTITION_COLUMN}={partition_date}"
+    folder = local_path(uri) / folder_name
+    written: list[Path] = []
+    committing = False
+    try:
+        actions = [
+            AddAction(
+                # No percent-encoding: the key is a checked date, the name hex; deltalake reads
+                # the path as written (an encoded "=" is not decoded).
+                path=f"{folder_name}/{path.name}",
+                size=path.stat().st_size,
+                partition_values={PARTITION_COLUMN: partition_date},
+                modification_time=int(path.stat().st_mtime * 1000),
+                data_change=True,
+                stats=file_stats(pq.read_metadata(path)),
+            )
+            for path in _write_files(reader, partition_date, folder, written)
+        ]
+        committing = True
+        if table is None:
+            try:
+                create_table_with_add_actions(
+                    uri,
+                    delta_schema,
+                    actions,
+                    mode="error",
+                    partition_by=[PARTITION_COLUMN],
+                    storage_options=storage_options,
+                )
+                return
+            except Exception:
+                # Another writer may have created the table meanwhile: commit onto it.
+                table = open_table(uri, storage_options)
+                if table is None:
+                    raise
+                _check_table(table, delta_schema)
+        table.create_write_transaction(
+            actions,
+            mode="overwrite",
+            schema=delta_schema,
+            partition_by=[PARTITION_COLUMN],
+            partition_filters=[(PARTITION_COLUMN, "=", partition_date)],
+        )
+    except BaseException:
+        if not committing or not _referenced(uri, partition_date, written, storage_options):
+            for path in written:
+                path.unlink(missing_ok=True)
+        raise
+
+
+def _check_table(table: DeltaTable, delta_schema: DeltaSchema) -> None:
+    """Refuse data that does not fit the table: a commit would silently change its schema."""
+    if table.schema().to_json() != delta_schema.to_json():
+        raise _RefusedWrite("schema of the data differs from the table's schema")
+    if list(table.metadata().partition_columns) != [PARTITION_COLUMN]:
+        raise _RefusedWrite(f"table is not partitioned by {PARTITION_COLUMN} alone")
+
+
+def _referenced(
+    uri: str, partition_date: str, paths: list[Path], storage_options: dict[str, str] | None
+) -> bool:
+    """Whether a commit that raised still made it into the log (e.g. a post-commit hook failed)."""
+    try:
+        table = DeltaTable(uri, storage_options=storage_options)
+        uris = table.file_uris([(PARTITION_COLUMN, "=", partition_date)])
+        live = {found.rstrip("/").rsplit("/", 1)[-1] for found in uris}
+    except Exception:
+        return True  # unknown: leave the files; vacuum removes them if unreferenced
+    return any(path.name in live for path in paths)
+
+
+def _row_groups(reader: pa.RecordBatchReader, partition_date: str) -> Iterator[pa.Table]:
+    """The checked rows of ``reader`` without the partition column, in groups of row-group size.
+
+    Every row must belong to ``partition_date`` and fill the non-nullable columns. Small
+    batches (the spans stage writes one per shard, a few notes each) are gathered into groups
+    of :data:`ROW_GROUP_ROWS` rows (the last group may be shorter): a Parquet writer keeps the
+    metadata of every row group until the file is closed and a reader decodes the whole footer,
+    so one row group per batch made both grow with the partition (1,578 row groups and a
+    2.7 MB footer for 8,000 notes). Holds at most one group plus one batch.
+    """
+    schema = reader.schema
+    file_schema = schema.remove(schema.get_field_index(PARTITION_COLUMN))
+    required = [field.name for field in schema if not field.nullable]
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in reader:
+        if batch.num_rows == 0:
+            continue
+        key = batch.column(PARTITION_COLUMN)
+        if key.null_count or not pc.all(pc.equal(key, partition_date)).as_py():
+            raise _RefusedWrite(f"rows outside partition {partition_date}")
+        for column in required:
+            if batch.column(column).null_count:
+                raise _RefusedWrite(f"nulls in non-nullable column {column!r}")
+        pending.append(batch.drop_columns([PARTITION_COLUMN]))
+        rows += batch.num_rows
+        while rows >= ROW_GROUP_ROWS:
+            table = pa.Table.from_batches(pending, schema=file_schema)
+            yield table.slice(0, ROW_GROUP_ROWS)
+            rest = table.slice(ROW_GROUP_ROWS)
+            pending, rows = rest.to_batches(), rest.num_rows
+    if rows:
+        yield pa.Table.from_batches(pending, schema=file_schema)
+
+
+def _write_files(
+    reader: pa.RecordBatchReader, partition_date: str, folder: Path, written: list[Path]
+) -> Iterator[Path]:
+    """Write the rows of ``reader`` into new Parquet files; yield each file once closed.
+
+    The partition column is left out of the files, as Delta keeps partition values in the log.
+    Row groups have :data:`ROW_GROUP_ROWS` rows (see :func:`_row_groups`) and are flushed as
+    they fill, so the writer holds at most one; a file is closed once it reaches
+    :data:`TARGET_FILE_SIZE`.
+    """
+    schema = reader.schema
+    file_schema = schema.remove(schema.get_field_index(PARTITION_COLUMN))
+    sink: pa.NativeFile | None = None
+    writer: pq.ParquetWriter | None = None
+    try:
+        for group in _row_groups(reader, partition_date):
+            if writer is None or sink is None:
+                path = folder / f"part-{uuid.uuid4().hex}.snappy.parquet"
+                folder.mkdir(parents=True, exist_ok=True)
+                written.append(path)
+                sink = pa.OSFile(str(path), "wb")
+                writer = pq.ParquetWriter(sink, file_schema, compression="snappy")
+            writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+            if sink.tell() >= TARGET_FILE_SIZE:
+                writer.close()
+                sink.close()
+                writer = sink = None
+                yield written[-1]
+        if writer is not None and sink is not None:
+            writer.close()
+            sink.close()
+            writer = sink = None
+            yield written[-1]
+    finally:
+        # A failed write leaves its file open otherwise (the caller removes the files).
+        if sink is not None:
+            sink.close()
+
+
+def file_stats(metadata: pq.FileMetaData) -> str:
+    """Delta ``stats`` JSON of a Parquet file: its row count only.
+
+    Column stats are optional in Delta and only serve data skipping, which no stage needs (every
+    read selects a partition). They are left out on purpose: with null counts but no min/max of
+    a string column, deltalake 1.6's predicate overwrite (the ``equals`` path) dropped rows
+    outside the slice in a test here, and min/max of text columns would copy note text into the
+    transaction log.
+    """
+    return json.dumps({"numRecords": metadata.num_rows})
 
 
 def stream(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> pa.RecordBatchReader:
@@ -181,20 +420,69 @@ def read_partition(
     The table is opened now, not on the first batch: a stream handed to ``write_deltalake``
     is consumed inside deltalake's async runtime, where opening a table would panic.
     """
+    bound_heap()
     table = open_table(uri, storage_options)
     if table is None:
         return iter(())
-    dataset = table.to_pyarrow_dataset()
-    return iter(
-        dataset.to_batches(
-            columns=list(columns) if columns is not None else None,
-            filter=pads.field(PARTITION_COLUMN) == partition_date,
-            batch_size=batch_rows,
-            batch_readahead=BATCH_READAHEAD,
-            fragment_readahead=FRAGMENT_READAHEAD,
-            memory_pool=READ_MEMORY_POOL,
-        )
+    return _scan(
+        table.to_pyarrow_dataset(),
+        pads.field(PARTITION_COLUMN) == partition_date,
+        columns=columns,
+        filter_columns=(),
+        batch_rows=batch_rows,
     )
+
+
+def _scan(
+    dataset: pads.FileSystemDataset,
+    expression: pads.Expression,
+    *,
+    columns: Sequence[str] | None,
+    filter_columns: Sequence[str],
+    batch_rows: int,
+) -> Iterator[pa.RecordBatch]:
+    """Rows of ``dataset`` matching ``expression``: one file, one batch at a time, in order.
+
+    pyarrow's dataset scanner decodes ahead of a slow consumer whatever its readahead options
+    say (for an 8,000-note partition in one file it held the whole file, 21 MiB decoded, at the
+    first batch), so its memory grew with the file, up to TARGET_FILE_SIZE, and further for
+    sources written with larger files. Here each file is read synchronously with
+    ``ParquetFile.iter_batches``, without pre-buffering (which keeps every byte range fetched
+    from a file until the file is done). The files are the dataset's own fragments (Delta's
+    file list, pruned by partition values and statistics), opened through its filesystem, so
+    any URI deltalake accepts works; partition columns come from the fragment, columns a file
+    lacks are null, and types are cast to the table's. ``expression`` is applied to each batch
+    only when it involves data columns (``filter_columns``); a partition filter is settled by
+    the file pruning.
+    """
+    schema = dataset.schema
+    names = list(columns) if columns is not None else list(schema.names)
+    full = pa.schema([schema.field(name) for name in dict.fromkeys([*names, *filter_columns])])
+    fragments = list(dataset.get_fragments(filter=expression))
+
+    def column(batch: pa.RecordBatch, field: pa.Field, keys: dict[str, Any]) -> pa.Array:
+        if field.name in batch.schema.names:
+            return batch.column(field.name).cast(field.type)
+        if field.name in keys:
+            return pa.repeat(pa.scalar(keys[field.name], field.type), batch.num_rows)
+        return pa.nulls(batch.num_rows, field.type)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for fragment in fragments:
+            keys = pads.get_partition_keys(fragment.partition_expression)
+            with dataset.filesystem.open_input_file(fragment.path) as handle:
+                parquet = pq.ParquetFile(handle, pre_buffer=False)
+                present = set(parquet.schema_arrow.names)
+                wanted = [field.name for field in full if field.name in present]
+                for batch in parquet.iter_batches(batch_size=batch_rows, columns=wanted):
+                    arrays = [column(batch, field, keys) for field in full]
+                    out = pa.RecordBatch.from_arrays(arrays, schema=full)
+                    if filter_columns:
+                        out = out.filter(expression)
+                    if out.num_rows:
+                        yield out.select(names)
+
+    return batches()
 
 
 def iter_rows(batches: Iterable[pa.RecordBatch]) -> Iterator[dict[str, Any]]:
@@ -231,9 +519,10 @@ def source_batches(
     """Stream the source notes of one day (``note_date == day``) in record batches.
 
     Opens the table eagerly, like :func:`read_partition`. Memory follows the source's Parquet
-    row groups (pyarrow decodes a whole group at a time), which its producer chooses: a
-    source written with row groups of a whole day makes this read grow with the day.
+    row groups (a reader decodes a whole group's column chunks at a time), which its producer
+    chooses: a source written with row groups of a whole day makes this read grow with the day.
     """
+    bound_heap()
     table = open_table(uri, storage_options)
     if table is None:
         raise FileNotFoundError("source notes table not found at the configured DEID_SOURCE_URI")
@@ -242,15 +531,12 @@ def source_batches(
     value: Any = day
     if pa.types.is_string(note_date_type) or pa.types.is_large_string(note_date_type):
         value = day.isoformat()
-    return iter(
-        dataset.to_batches(
-            columns=list(columns) if columns is not None else None,
-            filter=pads.field("note_date") == pads.scalar(value),
-            batch_size=batch_rows,
-            batch_readahead=BATCH_READAHEAD,
-            fragment_readahead=FRAGMENT_READAHEAD,
-            memory_pool=READ_MEMORY_POOL,
-        )
+    return _scan(
+        dataset,
+        pads.field("note_date") == pads.scalar(value),
+        columns=columns,
+        filter_columns=("note_date",),
+        batch_rows=batch_rows,
     )
 
 
@@ -336,8 +622,10 @@ class KeyedBuffer:
     """A lookup that pulls rows from a stream until the wanted key appears.
 
     Rows met before they are wanted are kept until asked for, so a join with it is correct for
-    any order; its memory is the distance between the two orders. deltalake reorders written
-    batches (one writer stream per CPU), so put the lighter table in the buffer. Fed record
+    any order; its memory is the distance between the two orders. Local partition writes keep
+    the row order (:func:`replace_partition`), so two tables written from the same read order
+    join with next to nothing waiting; ``write_deltalake`` (the fallback for object storage)
+    reorders batches (one writer stream per CPU), so put the lighter table in the buffer. Fed record
     batches (:meth:`from_batches`), a waiting row costs a reference into its Arrow batch, not
     a Python dict, until it is taken.
     """
@@ -345,6 +633,8 @@ class KeyedBuffer:
     def __init__(self, rows: Iterable[dict[str, Any]], key: str) -> None:
         self._iterator: Iterator[tuple[str, Any]] = ((row[key], row) for row in rows)
         self._pending: dict[str, Any] = {}
+        #: Most rows ever waiting at once: the join's memory figure.
+        self.max_pending = 0
         self._as_row: Callable[[Any], dict[str, Any]] = lambda row: row
 
     @classmethod
@@ -369,6 +659,7 @@ class KeyedBuffer:
             if row_key == wanted:
                 return self._as_row(row)
             self._pending[row_key] = row
+            self.max_pending = max(self.max_pending, len(self._pending))
         return None
 
     def pending(self) -> int:

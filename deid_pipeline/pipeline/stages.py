@@ -10,11 +10,15 @@ Memory: every stage streams. Source and table reads come in record batches, shar
 and written one chunk of notes at a time, and outputs are handed to deltalake as a stream of
 record batches that is committed once at the end. Joins between two tables of one partition
 (raw notes with spans, say) use :func:`~deid_pipeline.pipeline.delta_io.keyed_buffer`, which
-holds only rows that arrive ahead of their partner. deltalake does not keep the order of the
-batches it writes (one writer stream per CPU, batches of 8192 rows), so a join buffers up to
-about (CPUs - 1) x 8192 rows when its two sides come from tables written by different stages;
-the heavy side (note text) therefore always drives and only light rows wait. The shard index
-lists notes in raw_notes read order, so the spans stage's join buffers next to nothing.
+holds only rows that arrive ahead of their partner. Local partition writes keep the row order,
+and every stage writes in raw_notes read order (the shard index lists notes in that order, and
+packing only reorders notes within one read batch), so a join buffers at most about one read
+batch. ``write_deltalake`` (the object-storage fallback) does not keep the order (one writer
+stream per CPU, batches of 8192 rows), so the heavy side (note text) always drives and only
+light rows wait.
+
+Each asset records ``peak_rss_mib`` (:func:`peak_rss_mib`) in its materialization metadata:
+under Dagster's default multiprocess executor that is the peak of the step's own process.
 
 PHI: errors raised here carry ids, offsets and counts. A per-note failure in a core function
 is re-raised as :class:`StageError` naming the note id and the error class only, because a
@@ -27,6 +31,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import resource
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -188,7 +194,11 @@ class StageFigures:
         self.elapsed_seconds += other.elapsed_seconds
         self.entity_counts.update(other.entity_counts)
         for key, value in other.extra.items():
-            if isinstance(value, (int, float)) and isinstance(self.extra.get(key, 0), (int, float)):
+            if key.endswith("_max") and isinstance(value, (int, float)):
+                self.extra[key] = max(self.extra.get(key, value), value)
+            elif isinstance(value, (int, float)) and isinstance(
+                self.extra.get(key, 0), (int, float)
+            ):
                 self.extra[key] = self.extra.get(key, 0) + value
             else:
                 self.extra[key] = value
@@ -209,6 +219,20 @@ class StageFigures:
             "entity_counts": dict(sorted(self.entity_counts.items())),
             **self.extra,
         }
+
+
+def peak_rss_mib(children: bool = False) -> float:
+    """Peak resident memory of this process (or of its largest waited-for child) in MiB.
+
+    Under Dagster's default multiprocess executor every step runs in its own process, so at the
+    end of a step this is the step's peak, the figure to size a pod or VM by; run in-process
+    (``execute_in_process``, tests) it is the peak of the whole run so far. ``children=True``
+    gives the largest child process that has exited, e.g. the local inference worker.
+    """
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF)
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return round(usage.ru_maxrss / scale, 1)
 
 
 def _now() -> dt.datetime:
@@ -600,10 +624,19 @@ def run_spans(settings: DeidSettings, partition_date: str, run_id: str) -> Stage
     bundle = settings.load_bundle()
     labels = list(bundle.entity_labels)
     thresholds = [bundle.threshold_for(label) for label in labels]
+    # One row per shard for the whole stage: only the columns used (ids, paths, hashes).
     shards = sorted(
-        _read_rows(settings, REQUEST_SHARDS, partition_date), key=lambda row: row["shard_id"]
+        _read_rows(
+            settings, REQUEST_SHARDS, partition_date, ["shard_id", "path", "sha256", "note_ids"]
+        ),
+        key=lambda row: row["shard_id"],
     )
-    logits = {row["shard_id"]: row for row in _read_rows(settings, LOGITS, partition_date)}
+    logits = {
+        row["shard_id"]: row
+        for row in _read_rows(
+            settings, LOGITS, partition_date, ["shard_id", "shard_sha256", "path"]
+        )
+    }
     take = delta_io.keyed_buffer(
         delta_io.iter_rows(
             delta_io.read_partition(
@@ -685,6 +718,8 @@ def run_spans(settings: DeidSettings, partition_date: str, run_id: str) -> Stage
         storage_options=options,
     )
     figures.extra.update(_provenance(bundle))
+    # Rows that arrived ahead of their shard: bounded by one read batch, not by the partition.
+    figures.extra["join_rows_waiting_max"] = take.max_pending
     figures.elapsed_seconds = time.perf_counter() - started
     return figures
 
@@ -729,10 +764,10 @@ def run_deidentified_notes(
     figures = StageFigures()
     now = _now()
     # The raw notes (the heavy side: text) drive the join in their own read order, and the
-    # light spans rows wait in the keyed buffer. deltalake does not keep the order of the
-    # batches it is given (it spreads them over one writer stream per CPU), so the spans table
-    # comes back in another order than raw_notes: whichever side is buffered holds up to
-    # (CPUs - 1) x 8192 rows, and those are better ids and offsets than whole texts.
+    # light spans rows wait in the keyed buffer. The spans table was written in that order,
+    # so next to nothing waits; written by write_deltalake (object storage) it comes back in
+    # another order, and whichever side is buffered holds up to (CPUs - 1) x 8192 rows: better
+    # ids and offsets than whole texts.
     # Notes that request_shards quarantined have no spans row; the shards index says which
     # notes to expect, so they are skipped without draining the spans stream.
     expected: set[str] = {
@@ -848,6 +883,8 @@ def run_deidentified_notes(
     figures.quarantined = figures.withheld
     figures.extra.update(provenance)
     figures.extra["pipeline_version"] = PIPELINE_VERSION
+    # Spans rows that arrived ahead of their note (next to none when written in raw order).
+    figures.extra["join_rows_waiting_max"] = take.max_pending
     figures.extra["demo_secret"] = settings.is_demo()
     figures.elapsed_seconds = time.perf_counter() - started
     return figures
