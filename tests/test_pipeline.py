@@ -290,7 +290,7 @@ def test_leak_check_withholds_note_the_model_and_recognizers_miss(
     import deid_pipeline.postprocess as postprocess_module
 
     # Force a miss: no span survives post-processing, so the planted name stays in the text.
-    monkeypatch.setattr(postprocess_module, "postprocess", lambda note, model_spans: [])
+    monkeypatch.setattr(postprocess_module, "postprocess", lambda note, model_spans, **options: [])
     rows = [
         {**_note(0, DAY1), "text": "Controle zonder bijzonderheden, beleid ongewijzigd."},
         _note(1, DAY1),  # its text holds the metadata name
@@ -418,6 +418,11 @@ def test_settings_read_env_at_run_time(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert settings.get_limits().max_windows_per_record == 7
     assert DeidSettings(storage_root="s3://bucket/lake").get_storage_root() == "s3://bucket/lake"
     assert stages.RAW_NOTES == "raw_notes"
+    # The label-shape filter of model spans is on unless a lower-case source turns it off.
+    assert settings.require_label_shape()
+    monkeypatch.setenv("DEID_KEEP_SHAPELESS_SPANS", "1")
+    assert not settings.require_label_shape()
+    assert DeidSettings(keep_shapeless_spans=False).require_label_shape()
 
 
 def test_instance_config_is_valid() -> None:

@@ -19,6 +19,7 @@ limits                         ``DEID_MAX_CHARS_PER_RECORD``, ``DEID_MAX_WINDOWS
 replacement_mode               ``DEID_REPLACEMENT_MODE`` (tags, surrogates)         tags
 demo                           ``DEID_DEMO_MODE`` (1/true: marked demo secret key)       false
 quarantine_warn_rate           ``DEID_QUARANTINE_WARN_RATE``                        0.05
+keep_shapeless_spans           ``DEID_KEEP_SHAPELESS_SPANS`` (1: lower-case text)        false
 =============================  ===================================================  ===========
 
 The inference stage runs through an :class:`InferenceLauncher`: the embedded default is
@@ -93,6 +94,7 @@ class DeidSettings(dg.ConfigurableResource):
     quarantine_warn_rate: float | None = Field(
         default=None, description="DEID_QUARANTINE_WARN_RATE"
     )
+    keep_shapeless_spans: bool | None = Field(default=None, description="DEID_KEEP_SHAPELESS_SPANS")
     read_batch_rows: int = Field(default=1024, description="rows per streamed record batch")
 
     def get_storage_root(self) -> str:
@@ -157,6 +159,13 @@ class DeidSettings(dg.ConfigurableResource):
         if self.quarantine_warn_rate is not None:
             return self.quarantine_warn_rate
         return float(_env("DEID_QUARANTINE_WARN_RATE") or 0.05)
+
+    def require_label_shape(self) -> bool:
+        """Whether model spans must show their label's shape (see ``postprocess``); on unless
+        ``DEID_KEEP_SHAPELESS_SPANS`` is set, e.g. for sources written in lower case only."""
+        if self.keep_shapeless_spans is not None:
+            return not self.keep_shapeless_spans
+        return not _env_bool("DEID_KEEP_SHAPELESS_SPANS")
 
     def get_storage_options(self) -> dict[str, str] | None:
         """deltalake storage options; object-store credentials come from the environment."""

@@ -624,6 +624,7 @@ def run_spans(settings: DeidSettings, partition_date: str, run_id: str) -> Stage
     bundle = settings.load_bundle()
     labels = list(bundle.entity_labels)
     thresholds = [bundle.threshold_for(label) for label in labels]
+    require_label_shape = settings.require_label_shape()
     # One row per shard for the whole stage: only the columns used (ids, paths, hashes).
     shards = sorted(
         _read_rows(
@@ -681,7 +682,11 @@ def run_spans(settings: DeidSettings, partition_date: str, run_id: str) -> Stage
             for note_id, note in notes.items():
                 found = model_spans.get(note_id, [])
                 final = _safe(
-                    note_id, SPANS, lambda note=note, found=found: postprocess(note, found)
+                    note_id,
+                    SPANS,
+                    lambda note=note, found=found: postprocess(
+                        note, found, require_label_shape=require_label_shape
+                    ),
                 )
                 _safe(
                     note_id,
