@@ -18,9 +18,11 @@ executor (Dagster's default multiprocess executor: one process per step). Figure
   materialization metadata (``ru_maxrss`` of the step process at the end of the step; it
   includes Python, Dagster and the code location). This is the figure to size a pod/VM by:
   steps run one after another, each in a fresh process;
-* ``inference worker``: peak RSS of the Pipes worker subprocess of the ``logits`` step
-  (``worker_peak_rss_mib``, the step process's ``RUSAGE_CHILDREN``); while it runs, the
-  ``logits`` step process and the worker are both alive, so that step needs the sum;
+* ``inference worker``: peak RSS of the Pipes worker subprocess of the ``logits`` step, as
+  ``worker_peak_rss_mib`` (the step process's ``RUSAGE_CHILDREN``, which counts the child from
+  its fork, so it is never below the step process's size at that time) and as sampled
+  ``VmHWM`` of the worker process itself; while it runs, the ``logits`` step process and the
+  worker are both alive, so that step needs the sum;
 * ``check <name>``: peak RSS of the asset-check step processes, sampled from
   ``/proc/<pid>/status`` (``VmHWM``) every 0.2 s (a check reads whole partitions too);
 * ``join rows waiting``: most rows a stage's keyed join held at once (``spans``: raw notes
@@ -30,7 +32,9 @@ executor (Dagster's default multiprocess executor: one process per step). Figure
 
 In-process shape (``--in-process``): the all-stages job through ``execute_in_process`` in one
 fresh process, as the tests run it. Figures: that process's peak (imports, Dagster and every
-stage), the worker's peak (its only child), and per stage function the peak RSS while it ran
+stage), its largest child's peak (``RUSAGE_CHILDREN``: the worker, but counted from its fork,
+so never below the orchestrator's size when the worker started; the worker's own figure is
+the production shape's sampled one), and per stage function the peak RSS while it ran
 (``VmHWM`` reset before each stage through ``/proc/self/clear_refs``) and the RSS left after it.
 """
 
@@ -325,7 +329,7 @@ def _print_production(figures: dict[str, Any]) -> None:
 def _print_in_process(figures: dict[str, Any]) -> None:
     print(f"RSS after imports          {figures['rss_after_imports_mib']:.0f} MiB")
     print(f"peak RSS orchestrator      {figures['orchestrator_peak_mib']:.0f} MiB (whole process)")
-    print(f"peak RSS worker (child)    {figures['worker_peak_mib']:.0f} MiB")
+    print(f"peak RSS largest child     {figures['worker_peak_mib']:.0f} MiB (from its fork)")
     print("per stage (orchestrator)   peak MiB  RSS after  seconds")
     for name, stage in figures["stages"].items():
         print(

@@ -227,7 +227,9 @@ def peak_rss_mib(children: bool = False) -> float:
     Under Dagster's default multiprocess executor every step runs in its own process, so at the
     end of a step this is the step's peak, the figure to size a pod or VM by; run in-process
     (``execute_in_process``, tests) it is the peak of the whole run so far. ``children=True``
-    gives the largest child process that has exited, e.g. the local inference worker.
+    gives the largest child process that has exited, e.g. the local inference worker; a child
+    counts from its fork, before ``exec``, so the figure is at least this process's size at the
+    time it started the child (in-process runs report the orchestrator's size, not the worker's).
     """
     usage = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF)
     # ru_maxrss is in KiB on Linux, in bytes on macOS.
