@@ -54,8 +54,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from deid_pipeline.pipeline.jobs import STAGES
+
 DAY = dt.date(2026, 1, 1)
-STAGES = ("raw_notes", "request_shards", "logits", "spans", "deidentified_notes")
 
 #: Stage functions of deid_pipeline.pipeline.stages that the assets call (orchestrator side).
 STAGE_FUNCTIONS = (

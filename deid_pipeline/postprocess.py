@@ -55,6 +55,16 @@ def _winner_key(span: Span) -> tuple[int, int, float, int, str]:
     )
 
 
+def _require_inside(spans: Sequence[Span], text_length: int, what: str) -> None:
+    """Raise :class:`SpanInvariantError` (offsets only) for an empty or out-of-text span."""
+    for index, span in enumerate(spans):
+        if not 0 <= span.start < span.end <= text_length:
+            raise SpanInvariantError(
+                f"{what} {index} [{span.start}, {span.end}) is empty "
+                f"or outside text of length {text_length}"
+            )
+
+
 def merge_spans(text_length: int, *span_lists: Sequence[Span]) -> list[Span]:
     """Merge any number of span lists into sorted, disjoint spans (rules in the module docstring).
 
@@ -63,13 +73,8 @@ def merge_spans(text_length: int, *span_lists: Sequence[Span]) -> list[Span]:
     """
     spans: list[Span] = []
     for list_index, span_list in enumerate(span_lists):
-        for index, span in enumerate(span_list):
-            if not 0 <= span.start < span.end <= text_length:
-                raise SpanInvariantError(
-                    f"input list {list_index} span {index} [{span.start}, {span.end}) is empty "
-                    f"or outside text of length {text_length}"
-                )
-            spans.append(span)
+        _require_inside(span_list, text_length, f"input list {list_index} span")
+        spans.extend(span_list)
     # A total order on the fields makes the result independent of the input order.
     spans.sort(key=lambda s: (s.start, s.end, s.label, s.score, s.source))
     merged: list[Span] = []
@@ -149,6 +154,8 @@ def _entity_shape(surface: str) -> bool:
 
 #: Label families whose model spans may be lower-case words (professions are common nouns).
 _SHAPELESS_FAMILIES = frozenset({"Profession"})
+#: Families of the default taxonomy; labels of other taxonomies are never filtered.
+_KNOWN_FAMILIES = frozenset(label_family(label) for label in DEFAULT_ENTITY_LABELS)
 
 
 def has_label_shape(surface: str, label: str) -> bool:
@@ -168,9 +175,6 @@ def has_label_shape(surface: str, label: str) -> bool:
     return _entity_shape(surface)
 
 
-_KNOWN_FAMILIES = frozenset(label_family(label) for label in DEFAULT_ENTITY_LABELS)
-
-
 def drop_shapeless_model_spans(text: str, spans: Sequence[Span]) -> list[Span]:
     """Model spans of ``text`` without the runs in which no span has its label's shape.
 
@@ -181,12 +185,7 @@ def drop_shapeless_model_spans(text: str, spans: Sequence[Span]) -> list[Span]:
     "gestopt") as names; a name has a capital letter, so such runs are dropped. Raises
     :class:`SpanInvariantError` for a span that is empty or outside the text.
     """
-    for index, span in enumerate(spans):
-        if not 0 <= span.start < span.end <= len(text):
-            raise SpanInvariantError(
-                f"model span {index} [{span.start}, {span.end}) is empty "
-                f"or outside text of length {len(text)}"
-            )
+    _require_inside(spans, len(text), "model span")
     ordered = sorted(spans, key=lambda span: (span.start, span.end, span.label))
     kept: list[Span] = []
     run: list[Span] = []

@@ -630,41 +630,42 @@ class KeyedBuffer:
     a Python dict, until it is taken.
     """
 
-    def __init__(self, rows: Iterable[dict[str, Any]], key: str) -> None:
-        self._iterator: Iterator[tuple[str, Any]] = ((row[key], row) for row in rows)
+    def __init__(
+        self, entries: Iterable[tuple[str, Any]], to_row: Callable[[Any], dict[str, Any]]
+    ) -> None:
+        """A buffer over ``(key, item)`` pairs; ``to_row`` turns an item into the row handed out."""
+        self._iterator: Iterator[tuple[str, Any]] = iter(entries)
+        self._to_row = to_row
         self._pending: dict[str, Any] = {}
         #: Most rows ever waiting at once: the join's memory figure.
         self.max_pending = 0
-        self._as_row: Callable[[Any], dict[str, Any]] = lambda row: row
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[dict[str, Any]], key: str) -> KeyedBuffer:
+        """A buffer over row dicts, keyed by their ``key`` column."""
+        return cls(((row[key], row) for row in rows), lambda row: row)
 
     @classmethod
     def from_batches(cls, batches: Iterable[pa.RecordBatch], key: str) -> KeyedBuffer:
         """A buffer over the rows of record batches, converted to dicts only when taken."""
-        buffer = cls((), key)
 
         def refs() -> Iterator[tuple[str, tuple[pa.RecordBatch, int]]]:
             for batch in batches:
                 for index, value in enumerate(batch.column(key).to_pylist()):
                     yield value, (batch, index)
 
-        buffer._iterator = refs()
-        buffer._as_row = lambda ref: ref[0].slice(ref[1], 1).to_pylist()[0]
-        return buffer
+        return cls(refs(), lambda ref: ref[0].slice(ref[1], 1).to_pylist()[0])
 
     def __call__(self, wanted: str) -> dict[str, Any] | None:
         """The row with key ``wanted``, or None when the stream has none (left or right)."""
         if wanted in self._pending:
-            return self._as_row(self._pending.pop(wanted))
+            return self._to_row(self._pending.pop(wanted))
         for row_key, row in self._iterator:
             if row_key == wanted:
-                return self._as_row(row)
+                return self._to_row(row)
             self._pending[row_key] = row
             self.max_pending = max(self.max_pending, len(self._pending))
         return None
-
-    def pending(self) -> int:
-        """Rows read ahead of their partner and not yet taken."""
-        return len(self._pending)
 
     def rest(self) -> Iterator[str]:
         """Keys of the rows never taken: those waiting, then the rest of the stream."""
@@ -675,4 +676,4 @@ class KeyedBuffer:
 
 def keyed_buffer(rows: Iterable[dict[str, Any]], key: str) -> KeyedBuffer:
     """A :class:`KeyedBuffer` over ``rows``: call it with a key to take that row."""
-    return KeyedBuffer(rows, key)
+    return KeyedBuffer.from_rows(rows, key)
