@@ -212,6 +212,23 @@ PATTERN_CASES = [
     ("Op maandag 3 maart 2024.", [("maandag 3 maart 2024", DATE)]),
     ("Op di. 12 dec '23.", [("di. 12 dec '23", DATE)]),
     ("Op 30 februari.", []),
+    # year-less numeric dates, with a weekday in front, and month-year
+    ("Controle (24/2) gepland.", [("24/2", DATE)]),
+    ("Opname 3/3, ontslag 7/3.", [("3/3", DATE), ("7/3", DATE)]),
+    ("Terug op 21-3.", [("21-3", DATE)]),
+    ("Gezien ma 3/3.", [("ma 3/3", DATE)]),
+    ("Gezien maandag 03-03-2024.", [("maandag 03-03-2024", DATE)]),
+    ("Klachten sinds 03-2024.", [("03-2024", DATE)]),
+    ("Op 24.2 gezien.", []),
+    ("Op 31/4 gezien.", []),
+    # ranges are one date expression
+    ("Opname 12-14 maart 2024.", [("12-14 maart 2024", DATE)]),
+    ("Verlof 3 t/m 7 juni.", [("3 t/m 7 juni", DATE)]),
+    ("Weg 28 feb - 3 mrt 2024.", [("28 feb - 3 mrt 2024", DATE)]),
+    ("Weg 3/3 - 7/3/2024.", [("3/3 - 7/3/2024", DATE)]),
+    ("Weg 12 t/m 14-03-2024.", [("12 t/m 14-03-2024", DATE)]),
+    ("Weg 28 dec t/m 3 jan 2024.", [("28 dec t/m 3 jan 2024", DATE)]),
+    ("Op 14-12 maart.", [("12 maart", DATE)]),
 ]
 
 
@@ -233,6 +250,12 @@ HARD_NEGATIVES = [
     "Score 4/10, VAS 3-4, temperatuur 38.5.",
     "BSN 123456789 is onjuist.",
     "IBAN NL91ABNA0417164301 is onjuist.",
+    # scores, blood pressure, doses and fractions are no year-less dates
+    "VAS 7/10, NRS 3/10, MMSE 24/30, MoCA 26/30.",
+    "Apgar 9/10, Apgar 8/9/10, kracht 4/5, graad 2/6 souffle.",
+    "RR 120/80, BD 90/60 mmHg, 1/2 tablet, 3/4 dd, 2-3 mg, 3-4 weken.",
+    "Zorg 24/7, dosis 1-2000 mg, pijnscore 6/10.",
+    "Controle om 10:15-11:00 uur.",
 ]
 
 

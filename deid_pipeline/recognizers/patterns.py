@@ -22,13 +22,21 @@ Decisions (documented here because tests pin them):
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Final
 
+from deid_pipeline.recognizers.dates import (
+    DUTCH_MONTHS,
+    DUTCH_WEEKDAYS,
+    find_date_expressions,
+    is_valid_calendar_date,
+    month_number,
+    two_digit_year,
+)
+from deid_pipeline.recognizers.quantities import protected_ranges
 from deid_pipeline.spans import Span
 
 __all__ = [
@@ -39,41 +47,15 @@ __all__ = [
     "is_valid_bsn",
     "is_valid_calendar_date",
     "is_valid_iban",
+    "month_number",
     "resolve_overlaps",
+    "two_digit_year",
 ]
 
 CONTACT: Final = "Contactdetails"
 ID_PATIENT: Final = "ID:Patient"
 ADDRESS_OTHER: Final = "Address_Location:Other"
 DATE: Final = "Date"
-
-#: Dutch month names with the abbreviations found in clinical notes, by month number.
-DUTCH_MONTHS: Final[dict[int, tuple[str, ...]]] = {
-    1: ("januari", "jan"),
-    2: ("februari", "feb", "febr"),
-    3: ("maart", "mrt", "mar"),
-    4: ("april", "apr"),
-    5: ("mei",),
-    6: ("juni", "jun"),
-    7: ("juli", "jul"),
-    8: ("augustus", "aug"),
-    9: ("september", "sept", "sep"),
-    10: ("oktober", "okt", "oct"),
-    11: ("november", "nov"),
-    12: ("december", "dec"),
-}
-
-#: Dutch weekday names (Monday first, as ``date.weekday()``) with their usual abbreviations.
-DUTCH_WEEKDAYS: Final[tuple[tuple[str, ...], ...]] = (
-    ("maandag", "ma"),
-    ("dinsdag", "di"),
-    ("woensdag", "wo"),
-    ("donderdag", "do"),
-    ("vrijdag", "vr"),
-    ("zaterdag", "za"),
-    ("zondag", "zo"),
-)
-
 
 # --------------------------------------------------------------------------- validators
 
@@ -138,20 +120,6 @@ def is_valid_be_national_number(value: str) -> bool:
         return False
     base, check = int(digits[:9]), int(digits[9:])
     return check in (97 - base % 97, 97 - (2_000_000_000 + base) % 97)
-
-
-def is_valid_calendar_date(day: int, month: int, year: int | None) -> bool:
-    """True if day/month(/year) is a real calendar date; without a year, 29 February is real."""
-    try:
-        dt.date(2000 if year is None else year, month, day)
-    except ValueError:
-        return False
-    return True
-
-
-def two_digit_year(yy: int) -> int:
-    """Century for a two-digit year in notes: 00-49 -> 20xx, 50-99 -> 19xx (fixed, reproducible)."""
-    return 2000 + yy if yy < 50 else 1900 + yy
 
 
 # --------------------------------------------------------------------------- lexicons
@@ -340,73 +308,6 @@ def _postcodes(text: str) -> Iterator[_Candidate]:
             yield _Candidate(match.start(), match.end(), ADDRESS_OTHER, 0.8)
 
 
-_NUMERIC_DATE = re.compile(
-    r"(?<![\w.,/\-:])(?:(?P<d>\d{1,2})(?P<sep>[\-./])(?P<m>\d{1,2})(?P=sep)(?P<y>\d{4}|'?\d{2})"
-    r"|(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2}))(?![\w/:]|[.,\-]\d)"
-)
-_VERSION_CONTEXT = re.compile(r"(?:versie|version|v)\s*$", re.IGNORECASE)
-
-_MONTH_WORD: Final = "|".join(
-    sorted(
-        (f"{name}\\.?" for names in DUTCH_MONTHS.values() for name in names), key=len, reverse=True
-    )
-)
-_WEEKDAY_WORD: Final = "|".join(
-    sorted((f"{name}\\.?" for names in DUTCH_WEEKDAYS for name in names), key=len, reverse=True)
-)
-_WRITTEN_DATE = re.compile(
-    rf"(?<![\w])(?:(?P<wd>{_WEEKDAY_WORD}),?\s+)?(?P<d>\d{{1,2}})(?:e|ste|de)?\s+"
-    rf"(?P<m>{_MONTH_WORD})(?:\s+(?P<y>\d{{4}}|'\d{{2}}))?(?![\w])",
-    re.IGNORECASE,
-)
-_MONTH_YEAR = re.compile(rf"(?<![\w])(?P<m>{_MONTH_WORD})\s+(?P<y>\d{{4}})(?![\w])", re.IGNORECASE)
-
-
-def month_number(word: str) -> int | None:
-    """Month number of a Dutch month name or abbreviation (any case, optional dot), else None."""
-    key = word.rstrip(".").lower()
-    for number, names in DUTCH_MONTHS.items():
-        if key in names:
-            return number
-    return None
-
-
-def _numeric_dates(text: str) -> Iterator[_Candidate]:
-    for match in _NUMERIC_DATE.finditer(text):
-        if _VERSION_CONTEXT.search(text[max(0, match.start() - 10) : match.start()]):
-            continue
-        if match.group("iy"):
-            year, month, day = (
-                int(match.group("iy")),
-                int(match.group("im")),
-                int(match.group("id")),
-            )
-            score = 0.9
-        else:
-            raw_year = match.group("y").lstrip("'")
-            year = int(raw_year) if len(raw_year) == 4 else two_digit_year(int(raw_year))
-            day, month = int(match.group("d")), int(match.group("m"))
-            score = 0.9 if len(raw_year) == 4 else 0.7
-        if is_valid_calendar_date(day, month, year) and 1800 <= year <= 2199:
-            yield _Candidate(match.start(), match.end(), DATE, score)
-
-
-def _written_dates(text: str) -> Iterator[_Candidate]:
-    for match in _WRITTEN_DATE.finditer(text):
-        month = month_number(match.group("m"))
-        raw_year = match.group("y")
-        year = None
-        if raw_year:
-            digits = raw_year.lstrip("'")
-            year = int(digits) if len(digits) == 4 else two_digit_year(int(digits))
-        if month is None or not is_valid_calendar_date(int(match.group("d")), month, year):
-            continue
-        yield _Candidate(match.start(), match.end(), DATE, 0.9 if raw_year else 0.7)
-    for match in _MONTH_YEAR.finditer(text):
-        if month_number(match.group("m")) is not None:
-            yield _Candidate(match.start(), match.end(), DATE, 0.7)
-
-
 _RECOGNIZERS: Final[tuple[_Recognizer, ...]] = (
     _emails,
     _urls,
@@ -415,8 +316,6 @@ _RECOGNIZERS: Final[tuple[_Recognizer, ...]] = (
     _be_national_numbers,
     _ibans,
     _postcodes,
-    _numeric_dates,
-    _written_dates,
 )
 
 
@@ -452,11 +351,26 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
     return kept
 
 
-def find_pattern_spans(text: str) -> list[Span]:
-    """All pattern matches in ``text`` as sorted, disjoint spans with ``source="pattern"``."""
+def find_pattern_spans(
+    text: str, *, protected: Sequence[tuple[int, int]] | None = None
+) -> list[Span]:
+    """All pattern matches in ``text`` as sorted, disjoint spans with ``source="pattern"``.
+
+    Dates are the standalone expressions of :func:`~deid_pipeline.recognizers.dates.
+    find_date_expressions`; ``protected`` (the ranges of
+    :func:`~deid_pipeline.recognizers.quantities.protected_ranges`, computed when not given)
+    keeps scores, blood pressures and doses from reading as year-less dates.
+    """
+    if protected is None:
+        protected = protected_ranges(text)
     found = [
         Span(candidate.start, candidate.end, candidate.label, candidate.score, "pattern")
         for recognizer in _RECOGNIZERS
         for candidate in recognizer(text)
     ]
+    found.extend(
+        Span(expression.start, expression.end, DATE, expression.score, "pattern")
+        for expression in find_date_expressions(text, protected)
+        if expression.standalone
+    )
     return resolve_overlaps(found)

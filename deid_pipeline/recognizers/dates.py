@@ -1,0 +1,332 @@
+"""Date grammar for Dutch and Belgian clinical notes: what counts as one whole date expression.
+
+:func:`find_date_expressions` returns every date expression in a text, longest first and
+disjoint. Two consumers use it:
+
+* the pattern recognizer (:mod:`deid_pipeline.recognizers.patterns`) turns the *standalone*
+  expressions into ``Date`` spans;
+* post-processing (:mod:`deid_pipeline.postprocess`) grows every ``Date``/``Age_Birthdate``
+  span that overlaps an expression (standalone or not) to the whole expression, so that no part
+  of a date stays behind next to a shifted part.
+
+Forms (day-month order, any of ``- / .`` as separator, nl-NL and nl-BE month names and
+abbreviations, an optional weekday in front: "ma 3/3", "maandag 3 maart 2024"):
+
+* numeric with year "03-03-2024", "3/3/24", "03.03.'24"; ISO "2024-03-03";
+* written "3 maart 2024", "3 mrt.", "3e maart"; month and year "maart 2024", "03-2024";
+* year-less numeric "24/2", "(24/2)", "12-03";
+* ranges that share a month or year: "12-14 maart 2024", "3 t/m 7 juni", "28 feb - 3 mrt",
+  "3/3 - 7/3/2024", "12 t/m 14-03-2024".
+
+A year-less numeric date is *standalone* (a ``Date`` span on its own) only with ``/`` or ``-``,
+with a real day and month, and when it touches no protected quantity (scores "VAS 7/10", blood
+pressure "RR 120/80", doses "1/2 tablet", ranges "2-3 mg": see
+:mod:`deid_pipeline.recognizers.quantities`); "24/7" is never a date. With ``.`` ("24.2") it is
+too easily a decimal number: it is only used to grow a date span someone else found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = [
+    "DUTCH_MONTHS",
+    "DUTCH_WEEKDAYS",
+    "DateExpression",
+    "find_date_expressions",
+    "is_valid_calendar_date",
+    "month_number",
+    "two_digit_year",
+]
+
+#: Dutch month names with the abbreviations found in clinical notes, by month number.
+DUTCH_MONTHS: Final[dict[int, tuple[str, ...]]] = {
+    1: ("januari", "jan"),
+    2: ("februari", "feb", "febr"),
+    3: ("maart", "mrt", "mar"),
+    4: ("april", "apr"),
+    5: ("mei",),
+    6: ("juni", "jun"),
+    7: ("juli", "jul"),
+    8: ("augustus", "aug"),
+    9: ("september", "sept", "sep"),
+    10: ("oktober", "okt", "oct"),
+    11: ("november", "nov"),
+    12: ("december", "dec"),
+}
+
+#: Dutch weekday names (Monday first, as ``date.weekday()``) with their usual abbreviations.
+DUTCH_WEEKDAYS: Final[tuple[tuple[str, ...], ...]] = (
+    ("maandag", "ma"),
+    ("dinsdag", "di"),
+    ("woensdag", "wo"),
+    ("donderdag", "do"),
+    ("vrijdag", "vr"),
+    ("zaterdag", "za"),
+    ("zondag", "zo"),
+)
+
+
+def is_valid_calendar_date(day: int, month: int, year: int | None) -> bool:
+    """True if day/month(/year) is a real calendar date; without a year, 29 February is real."""
+    try:
+        dt.date(2000 if year is None else year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def two_digit_year(yy: int) -> int:
+    """Century for a two-digit year in notes: 00-49 -> 20xx, 50-99 -> 19xx (fixed, reproducible)."""
+    return 2000 + yy if yy < 50 else 1900 + yy
+
+
+def month_number(word: str) -> int | None:
+    """Month number of a Dutch month name or abbreviation (any case, optional dot), else None."""
+    key = word.rstrip(".").lower()
+    for number, names in DUTCH_MONTHS.items():
+        if key in names:
+            return number
+    return None
+
+
+# --------------------------------------------------------------------------- grammar
+
+#: A month name, or an abbreviation with an optional dot (a dot after "juni" ends a sentence).
+_MONTH_WORD: Final = (
+    "(?:"
+    + "|".join(
+        sorted(
+            (
+                name if name == names[0] else rf"{name}\.?"
+                for names in DUTCH_MONTHS.values()
+                for name in names
+            ),
+            key=len,
+            reverse=True,
+        )
+    )
+    + ")"
+)
+_WEEKDAY: Final = (
+    "(?:"
+    + "|".join(sorted((n for names in DUTCH_WEEKDAYS for n in names), key=len, reverse=True))
+    + r")\.?,?\s+"
+)
+_DAY: Final = r"\d{1,2}"
+_ORDINAL: Final = r"(?:e|ste|de)?"
+_YEAR: Final = r"(?:\d{4}|'\d{2})"
+_NUM_YEAR: Final = r"(?:\d{4}|'?\d{2})"
+#: Between the two ends of a range: a dash (spaces allowed) or a word.
+_RANGE_WORD: Final = r"\s+(?:t/m|t\.m\.|tm|tot\s+en\s+met|tot|en|&)\s+"
+_RANGE_SEP: Final = rf"(?:\s*[-–—]\s*|{_RANGE_WORD})"
+#: Numeric ends need a spaced dash or a word ("3-7-3" would be ambiguous).
+_RANGE_SEP_SPACED: Final = rf"(?:\s+[-–—]\s*|\s*[-–—]\s+|{_RANGE_WORD})"
+_BEFORE_NUMBER: Final = r"(?<![\w.,/\-:+])"
+_AFTER_NUMBER: Final = r"(?![\w/:]|[.,\-]\d)"
+
+_NUMERIC_FULL: Final = rf"(?P<d>{_DAY})(?P<sep>[\-./])(?P<m>\d{{1,2}})(?P=sep)(?P<y>{_NUM_YEAR})"
+_ISO: Final = r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
+
+Kind = Literal["numeric", "iso", "written", "month_year", "numeric_month_year", "yearless", "range"]
+
+# Each form, with the kind it yields. Written forms tolerate a weekday in front.
+_FORMS: Final[tuple[tuple[Kind, re.Pattern[str]], ...]] = (
+    (
+        "range",
+        re.compile(
+            rf"(?<![\w.,/\-:])(?:{_WEEKDAY})?(?P<d1>{_DAY}){_ORDINAL}(?:\s+(?P<m1>{_MONTH_WORD}))?"
+            rf"{_RANGE_SEP}(?:{_WEEKDAY})?(?P<d2>{_DAY}){_ORDINAL}\s+(?P<m2>{_MONTH_WORD})"
+            rf"(?:\s+(?P<y>{_YEAR}))?(?![\w])",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "range",
+        re.compile(
+            rf"{_BEFORE_NUMBER}(?:{_WEEKDAY})?(?P<d1>{_DAY})(?:(?P<s1>[\-/.])(?P<m1>\d{{1,2}}))?"
+            rf"{_RANGE_SEP_SPACED}(?:{_WEEKDAY})?(?P<d2>{_DAY})(?P<s2>[\-/.])(?P<m2>\d{{1,2}})"
+            rf"(?:(?P=s2)(?P<y>{_NUM_YEAR}))?{_AFTER_NUMBER}",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "numeric",
+        re.compile(
+            rf"{_BEFORE_NUMBER}(?:{_WEEKDAY})?(?:{_NUMERIC_FULL}|{_ISO}){_AFTER_NUMBER}",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "written",
+        re.compile(
+            rf"(?<![\w])(?:{_WEEKDAY})?(?P<d>{_DAY}){_ORDINAL}\s+(?P<m>{_MONTH_WORD})"
+            rf"(?:\s+(?P<y>{_YEAR}))?(?![\w])",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "month_year",
+        re.compile(rf"(?<![\w])(?P<m>{_MONTH_WORD})\s+(?P<y>\d{{4}})(?![\w])", re.IGNORECASE),
+    ),
+    (
+        "numeric_month_year",
+        re.compile(rf"{_BEFORE_NUMBER}(?P<m>\d{{1,2}})(?P<sep>[\-/])(?P<y>\d{{4}}){_AFTER_NUMBER}"),
+    ),
+    (
+        "yearless",
+        re.compile(
+            rf"{_BEFORE_NUMBER}(?:{_WEEKDAY})?(?P<d>{_DAY})(?P<sep>[\-/.])(?P<m>\d{{1,2}})"
+            rf"{_AFTER_NUMBER}",
+            re.IGNORECASE,
+        ),
+    ),
+)
+_VERSION_CONTEXT: Final = re.compile(r"(?:versie|version|v)\s*$", re.IGNORECASE)
+_NEVER_DATES: Final = frozenset({"24/7"})
+
+
+@dataclass(frozen=True, slots=True)
+class DateExpression:
+    """A whole date expression ``[start, end)`` of a text.
+
+    ``standalone``: a ``Date`` span on its own; otherwise it only grows a date span found by
+    another source. ``score``: the pattern recognizer's confidence for a standalone one.
+    """
+
+    start: int
+    end: int
+    kind: Kind
+    standalone: bool
+    score: float
+
+
+def _year(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    digits = raw.lstrip("'")
+    return int(digits) if len(digits) == 4 else two_digit_year(int(digits))
+
+
+def _month(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    return int(raw) if raw.isdigit() else month_number(raw)
+
+
+def _check(kind: Kind, match: re.Match[str], text: str) -> tuple[bool, float] | None:
+    """(standalone, score) of a candidate, or None when it is no real date."""
+    groups = match.groupdict()
+    if kind == "range":
+        year = _year(groups.get("y"))
+        day1, day2 = int(groups["d1"]), int(groups["d2"])
+        month2 = _month(groups["m2"])
+        month1 = _month(groups.get("m1")) or month2
+        if month1 is None or month2 is None:
+            return None
+        if not (
+            is_valid_calendar_date(day1, month1, year) or is_valid_calendar_date(day1, month1, None)
+        ):
+            return None
+        if not is_valid_calendar_date(day2, month2, year):
+            return None
+        if groups.get("m1") is None and day1 >= day2:
+            return None  # "14-12 maart" is no range of one month
+        return True, (0.9 if year else 0.7)
+    if kind == "numeric":
+        if _VERSION_CONTEXT.search(text[max(0, match.start() - 10) : match.start()]):
+            return None
+        if groups.get("iy"):
+            year, month, day = int(groups["iy"]), int(groups["im"]), int(groups["id"])
+            score = 0.9
+        else:
+            raw_year = groups["y"].lstrip("'")
+            year = _year(groups["y"]) or 0
+            day, month = int(groups["d"]), int(groups["m"])
+            score = 0.9 if len(raw_year) == 4 else 0.7
+        if not (is_valid_calendar_date(day, month, year) and 1800 <= year <= 2199):
+            return None
+        return True, score
+    if kind == "written":
+        month = month_number(groups["m"])
+        year = _year(groups.get("y"))
+        if month is None or not is_valid_calendar_date(int(groups["d"]), month, year):
+            return None
+        return True, (0.9 if year else 0.7)
+    if kind == "month_year":
+        return (True, 0.7) if month_number(groups["m"]) is not None else None
+    if kind == "numeric_month_year":
+        if _VERSION_CONTEXT.search(text[max(0, match.start() - 10) : match.start()]):
+            return None
+        month, year = int(groups["m"]), int(groups["y"])
+        return (True, 0.6) if 1 <= month <= 12 and 1900 <= year <= 2099 else None
+    # year-less numeric
+    day, month = int(groups["d"]), int(groups["m"])
+    if not is_valid_calendar_date(day, month, None):
+        return None
+    core = f"{groups['d']}{groups['sep']}{groups['m']}"
+    if core in _NEVER_DATES:
+        return None
+    if _VERSION_CONTEXT.search(text[max(0, match.start() - 10) : match.start()]):
+        return None
+    return groups["sep"] != ".", 0.6
+
+
+def _overlaps(start: int, end: int, ranges: Sequence[tuple[int, int]]) -> bool:
+    return any(s < end and start < e for s, e in ranges)
+
+
+def _is_weak(kind: Kind, match: re.Match[str]) -> bool:
+    """A form made of small numbers only, that a score, dose or range can look like."""
+    if kind in ("yearless", "numeric_month_year"):
+        return True
+    if kind == "numeric":
+        # "Apgar 8/9/10": three small numbers may be a two-digit-year date or a score.
+        year = match.group("y")
+        return year is not None and len(year.lstrip("'")) == 2
+    return kind == "range" and match.group("m2").isdigit() and not match.group("y")
+
+
+def _candidates(text: str) -> Iterator[tuple[int, int, Kind, re.Match[str]]]:
+    for kind, pattern in _FORMS:
+        position = 0
+        while True:
+            match = pattern.search(text, position)
+            if match is None:
+                break
+            yield match.start(), match.end(), kind, match
+            # Overlapping candidates of one form: a range may start inside a rejected one.
+            position = match.start() + 1
+
+
+def find_date_expressions(
+    text: str, protected: Iterable[tuple[int, int]] = ()
+) -> list[DateExpression]:
+    """Whole date expressions of ``text``, sorted and disjoint (longest wins, then earliest).
+
+    ``protected``: character ranges of protected quantities. A form made of small numbers only
+    (year-less "7/10", month-year "1-2000", a two-digit year "8/9/10", a numeric range without
+    year) that touches one is no date ("VAS 7/10", "1/2 tablet", "1-2000 mg", "Apgar 8/9/10");
+    a date with a four-digit year or a month name stays a date whatever touches it.
+    """
+    guarded = sorted(protected)
+    found: list[DateExpression] = []
+    for start, end, kind, match in _candidates(text):
+        verdict = _check(kind, match, text)
+        if verdict is None:
+            continue
+        standalone, score = verdict
+        if _is_weak(kind, match) and _overlaps(start, end, guarded):
+            continue
+        found.append(DateExpression(start, end, kind, standalone, score))
+    found.sort(key=lambda e: (-(e.end - e.start), e.start, not e.standalone))
+    kept: list[DateExpression] = []
+    for expression in found:
+        if not any(k.start < expression.end and expression.start < k.end for k in kept):
+            kept.append(expression)
+    kept.sort(key=lambda e: e.start)
+    return kept
