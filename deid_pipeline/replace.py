@@ -177,12 +177,15 @@ _MONTH_ALTERNATION: Final = "|".join(
 _WEEKDAY_ALTERNATION: Final = "|".join(
     sorted((n for names in DUTCH_WEEKDAYS for n in names), key=len, reverse=True)
 )
+#: A weekday before a date with a day ("ma 3/3", "maandag, 3 maart 2024"); re-rendered.
+_WEEKDAY_PREFIX = re.compile(
+    rf"(?P<wd>{_WEEKDAY_ALTERNATION})(?P<wddot>\.?)(?P<wdsep>,?\s+)", re.IGNORECASE
+)
 _NUMERIC = re.compile(
     r"(?P<d>\d{1,2})(?P<sep>[\-./])(?P<m>\d{1,2})(?:(?P=sep)(?P<y>'?\d{2}|\d{4}))?"
 )
 _ISO = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})")
 _WRITTEN = re.compile(
-    rf"(?:(?P<wd>{_WEEKDAY_ALTERNATION})(?P<wddot>\.?)(?P<wdsep>,?\s+))?"
     rf"(?P<d>\d{{1,2}})(?P<ord>e|ste|de)?(?P<s1>\s+)(?P<m>{_MONTH_ALTERNATION})(?P<mdot>\.?)"
     r"(?:(?P<s2>\s+)(?P<y>\d{4}|'\d{2}))?",
     re.IGNORECASE,
@@ -190,22 +193,35 @@ _WRITTEN = re.compile(
 _MONTH_YEAR = re.compile(
     rf"(?P<m>{_MONTH_ALTERNATION})(?P<mdot>\.?)(?P<s2>\s+)(?P<y>\d{{4}})", re.IGNORECASE
 )
+_NUMERIC_MONTH_YEAR = re.compile(r"(?P<m>\d{1,2})(?P<sep>[\-/])(?P<y>\d{4})")
 _YEAR = re.compile(r"(?P<y>(?:18|19|20|21)\d{2})")
+#: Between the two ends of a date range ("12-14 maart", "3 t/m 7 juni", "3/3 - 7/3/2024").
+_RANGE_SEPARATOR = re.compile(
+    r"\s*[-–—]\s*|\s+(?:t/m|t\.m\.|tm|tot\s+en\s+met|tot|en|&)\s+", re.IGNORECASE
+)
+_DAY_ONLY = re.compile(r"(?P<d>\d{1,2})(?P<ord>e|ste|de)?")
 #: Reference year for dates written without one; a leap year, so 29 February parses.
 _NO_YEAR: Final = 2000
+
+DateKind = Literal["numeric", "iso", "written", "month_year", "numeric_month_year", "year"]
+_DAY_KINDS: Final = frozenset({"numeric", "iso", "written"})
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedDate:
-    """A date as written: its value and everything needed to write another date the same way."""
+    """A date as written: its value and everything needed to write another date the same way.
 
-    kind: Literal["numeric", "iso", "written", "month_year", "year"]
+    ``weekday`` is the match of a weekday written before a date with a day ("ma 3/3").
+    """
+
+    kind: DateKind
     date: dt.date
     has_day: bool
     has_year: bool
     match: re.Match[str]
     prefix: str
     suffix: str
+    weekday: re.Match[str] | None = None
 
 
 def _case_like(template: str, word: str) -> str:
@@ -221,26 +237,19 @@ def _year_from(raw: str) -> int:
     return int(digits) if len(digits) == 4 else two_digit_year(int(digits))
 
 
-def parse_date(text: str) -> ParsedDate | None:
-    """Parse a date span's text (numeric, ISO, written Dutch, partial); None if it is not one.
+_ATTEMPTS: Final[tuple[tuple[DateKind, re.Pattern[str]], ...]] = (
+    ("iso", _ISO),
+    ("numeric", _NUMERIC),
+    ("written", _WRITTEN),
+    ("month_year", _MONTH_YEAR),
+    ("numeric_month_year", _NUMERIC_MONTH_YEAR),
+    ("year", _YEAR),
+)
 
-    Surrounding whitespace and brackets are kept aside as prefix/suffix.
-    """
-    core = text.strip(" \t\n()[],;")
-    start = text.find(core) if core else -1
-    if start < 0:
-        return None
-    prefix, suffix = text[:start], text[start + len(core) :]
-    attempts: tuple[
-        tuple[Literal["iso", "numeric", "written", "month_year", "year"], re.Pattern[str]], ...
-    ] = (
-        ("iso", _ISO),
-        ("numeric", _NUMERIC),
-        ("written", _WRITTEN),
-        ("month_year", _MONTH_YEAR),
-        ("year", _YEAR),
-    )
-    for kind, pattern in attempts:
+
+def _parse_core(core: str) -> tuple[DateKind, re.Match[str], dt.date, bool] | None:
+    """(kind, match, date, has_year) of a date without weekday, prefix or suffix."""
+    for kind, pattern in _ATTEMPTS:
         match = pattern.fullmatch(core)
         if match is None:
             continue
@@ -252,20 +261,43 @@ def parse_date(text: str) -> ParsedDate | None:
             day, month = int(groups["d"]), month_number(groups["m"]) or 0
         elif kind == "month_year":
             day, month = 15, month_number(groups["m"]) or 0  # mid-month stands for the month
+        elif kind == "numeric_month_year":
+            day, month = 15, int(groups["m"])
         else:
             day, month = 1, 7  # mid-year stands for a bare year
         if not is_valid_calendar_date(day, month, year):
             return None
-        return ParsedDate(
-            kind=kind,
-            date=dt.date(_NO_YEAR if year is None else year, month, day),
-            has_day=kind in ("numeric", "iso", "written"),
-            has_year=year is not None,
-            match=match,
-            prefix=prefix,
-            suffix=suffix,
+        return (
+            kind,
+            match,
+            dt.date(_NO_YEAR if year is None else year, month, day),
+            year is not None,
         )
     return None
+
+
+def parse_date(text: str) -> ParsedDate | None:
+    """Parse a date span's text (numeric, ISO, written Dutch, partial); None if it is not one.
+
+    A weekday may come before a date with a day ("ma 3/3", "zondag 3 maart 2024"). Surrounding
+    whitespace and brackets are kept aside as prefix/suffix.
+    """
+    core = text.strip(" \t\n()[],;")
+    start = text.find(core) if core else -1
+    if start < 0:
+        return None
+    prefix, suffix = text[:start], text[start + len(core) :]
+    weekday = _WEEKDAY_PREFIX.match(core)
+    if weekday is not None:
+        parsed = _parse_core(core[weekday.end() :])
+        if parsed is not None and parsed[0] in _DAY_KINDS:
+            kind, match, date, has_year = parsed
+            return ParsedDate(kind, date, True, has_year, match, prefix, suffix, weekday)
+    parsed = _parse_core(core)
+    if parsed is None:
+        return None
+    kind, match, date, has_year = parsed
+    return ParsedDate(kind, date, kind in _DAY_KINDS, has_year, match, prefix, suffix)
 
 
 def _render_year(raw: str, year: int) -> str:
@@ -291,31 +323,30 @@ def _numeric_padding(groups: dict[str, str | None]) -> bool:
     return len(groups["d"] or "") == 2 and len(groups["m"] or "") == 2
 
 
+_MONTH_ABBREVIATIONS: Final = (
+    "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+)  # fmt: skip
+
+
 def _render_month(raw: str, dot: str, month: int) -> str:
     full, *_ = DUTCH_MONTHS[month]
-    # Standard Dutch abbreviations for the re-rendered month.
-    abbreviations = (
-        "jan",
-        "feb",
-        "mrt",
-        "apr",
-        "mei",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "okt",
-        "nov",
-        "dec",
-    )
     original_month = month_number(raw)
     is_full = original_month is not None and raw.lower() == DUTCH_MONTHS[original_month][0]
-    word = full if is_full else abbreviations[month - 1]
+    # Standard Dutch abbreviations for the re-rendered month.
+    word = full if is_full else _MONTH_ABBREVIATIONS[month - 1]
     # An abbreviation dot only after a real abbreviation ("mrt." -> "mei", not "mei.").
     return _case_like(raw, word) + (dot if word != full else "")
 
 
-def _render(parsed: ParsedDate, new: dt.date, weekday: int | None) -> str:
+def _render_weekday(weekday: re.Match[str], index: int) -> str:
+    raw = weekday.group("wd")
+    full = raw.lower() == DUTCH_WEEKDAYS[_weekday_index(raw)][0]
+    names = DUTCH_WEEKDAYS[index]
+    word = _case_like(raw, names[0] if full else names[1])
+    return word + weekday.group("wddot") + weekday.group("wdsep")
+
+
+def _render_core(parsed: ParsedDate, new: dt.date) -> str:
     groups = parsed.match.groupdict()
     if parsed.kind == "numeric":
         padded = _numeric_padding(groups)
@@ -331,21 +362,25 @@ def _render(parsed: ParsedDate, new: dt.date, weekday: int | None) -> str:
             f"{_render_number(groups['d'], new.day, padded=True)}"
         )
     elif parsed.kind == "written":
-        text = ""
-        if groups["wd"] and weekday is not None:
-            full = groups["wd"].lower() == DUTCH_WEEKDAYS[_weekday_index(groups["wd"])][0]
-            names = DUTCH_WEEKDAYS[weekday]
-            text = _case_like(groups["wd"], names[0] if full else names[1])
-            text += groups["wddot"] + groups["wdsep"]
-        text += _render_number(groups["d"], new.day) + (groups["ord"] or "") + groups["s1"]
+        text = _render_number(groups["d"], new.day) + (groups["ord"] or "") + groups["s1"]
         text += _render_month(groups["m"], groups["mdot"], new.month)
         if groups["y"]:
             text += groups["s2"] + _render_year(groups["y"], new.year)
     elif parsed.kind == "month_year":
         text = _render_month(groups["m"], groups["mdot"], new.month) + groups["s2"]
         text += _render_year(groups["y"], new.year)
+    elif parsed.kind == "numeric_month_year":
+        text = _render_number(groups["m"], new.month, padded=len(groups["m"]) == 2)
+        text += groups["sep"] + _render_year(groups["y"], new.year)
     else:
         text = f"{new.year:04d}"
+    return text
+
+
+def _render(parsed: ParsedDate, new: dt.date, weekday: int | None) -> str:
+    text = _render_core(parsed, new)
+    if parsed.weekday is not None and weekday is not None:
+        text = _render_weekday(parsed.weekday, weekday) + text
     return parsed.prefix + text + parsed.suffix
 
 
@@ -354,27 +389,145 @@ def _weekday_index(word: str) -> int:
     return next(i for i, names in enumerate(DUTCH_WEEKDAYS) if key in names)
 
 
+def _new_weekday(weekday: re.Match[str] | None, new: dt.date, has_year: bool, days: int) -> int:
+    """Weekday of the shifted date; without a year, the written weekday moved by ``days``."""
+    if weekday is None or has_year:
+        return new.weekday()
+    return (_weekday_index(weekday.group("wd")) + days) % 7
+
+
+def _shift(date: dt.date, days: int) -> dt.date | None:
+    try:
+        return date + dt.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
 def shift_date_text(text: str, days: int) -> str | None:
     """``text`` (a date as written) moved by ``days``, written the same way; None if unparseable.
 
     Partial dates: a month-year moves as its 15th, a bare year as its 1 July, a day-month
     without year inside the leap year 2000. A weekday is re-rendered for the new date (without
-    a year: moved by ``days`` modulo 7).
+    a year: moved by ``days`` modulo 7). A range ("12-14 maart 2024", "3 t/m 7 juni",
+    "3/3 - 7/3/2024") moves both ends (:func:`shift_date_range_text`).
     """
     parsed = parse_date(text)
     if parsed is None:
+        return shift_date_range_text(text, days)
+    new = _shift(parsed.date, days)
+    if new is None:
         return None
-    try:
-        new = parsed.date + dt.timedelta(days=days)
-    except OverflowError:
-        return None
-    weekday: int | None = None
-    if parsed.kind == "written" and parsed.match.group("wd"):
-        if parsed.has_year:
-            weekday = new.weekday()
+    return _render(parsed, new, _new_weekday(parsed.weekday, new, parsed.has_year, days))
+
+
+@dataclass(frozen=True, slots=True)
+class _RangeStart:
+    """The first end of a range, which may borrow its month and year from the second."""
+
+    date: dt.date
+    own: ParsedDate | None  # parsed on its own (day-month or full date), else a bare day
+    day_raw: str
+    ordinal: str
+    weekday: re.Match[str] | None
+
+
+def _range_start(text: str, end: ParsedDate) -> _RangeStart | None:
+    own = parse_date(text)
+    if own is not None and own.has_day and not own.prefix and not own.suffix:
+        if own.has_year:
+            date = own.date
         else:
-            weekday = (_weekday_index(parsed.match.group("wd")) + days) % 7
-    return _render(parsed, new, weekday)
+            # A day-month takes the year of the end, or the year before ("28 dec t/m 3 jan").
+            year = end.date.year
+            if (own.date.month, own.date.day) > (end.date.month, end.date.day):
+                year -= 1
+            if not is_valid_calendar_date(own.date.day, own.date.month, year):
+                return None
+            date = dt.date(year, own.date.month, own.date.day)
+        return _RangeStart(date, own, "", "", own.weekday)
+    weekday = _WEEKDAY_PREFIX.match(text)
+    bare = _DAY_ONLY.fullmatch(text[weekday.end() :] if weekday else text)
+    if bare is None:
+        return None
+    day = int(bare.group("d"))
+    if not 1 <= day < end.date.day:
+        return None  # "14-12 maart" is no range within one month
+    date = dt.date(end.date.year, end.date.month, day)
+    return _RangeStart(date, None, bare.group("d"), bare.group("ord") or "", weekday)
+
+
+def _render_range_start(
+    start: _RangeStart, end: ParsedDate, new: dt.date, new_end: dt.date, days: int
+) -> str:
+    """The first end in its own format, with the month (and year) added where they now differ
+    from the second end's ("12-14 maart" +18 -> "30 maart-1 april")."""
+    if start.own is not None and start.own.has_year:
+        return _render(start.own, new, _new_weekday(start.weekday, new, True, days))
+    need_month = (new.year, new.month) != (new_end.year, new_end.month)
+    need_year = end.has_year and new.year != new_end.year
+    end_groups = end.match.groupdict()
+    if start.own is not None:
+        body = _render_core(start.own, new)
+        if need_year:
+            raw_year = end_groups.get("y") or f"{new_end.year:04d}"
+            separator = start.own.match.group("sep") if start.own.kind == "numeric" else " "
+            body += separator + _render_year(raw_year, new.year)
+    elif not need_month:
+        padded = end.kind == "iso" or (end.kind == "numeric" and _numeric_padding(end_groups))
+        body = _render_number(start.day_raw, new.day, padded=padded) + start.ordinal
+    elif end.kind == "written":
+        body = f"{_render_number(start.day_raw, new.day)}{start.ordinal}{end_groups['s1']}"
+        body += _render_month(end_groups["m"], end_groups["mdot"], new.month)
+        if need_year:
+            body += (end_groups["s2"] or " ") + _render_year(end_groups["y"], new.year)
+    elif end.kind == "numeric":
+        padded = _numeric_padding(end_groups)
+        separator = end_groups["sep"]
+        body = (
+            f"{_render_number(start.day_raw, new.day, padded=padded)}{separator}"
+            f"{_render_number(end_groups['m'], new.month, padded=padded)}"
+        )
+        if need_year:
+            body += separator + _render_year(end_groups["y"], new.year)
+    else:  # an ISO end: the whole date
+        body = new.isoformat()
+    if start.weekday is None:
+        return body
+    return _render_weekday(start.weekday, _new_weekday(start.weekday, new, end.has_year, days)) + (
+        body
+    )
+
+
+def shift_date_range_text(text: str, days: int) -> str | None:
+    """A date range moved by ``days``, each end in its own format; None if it is no range.
+
+    The first end may be a bare day ("12-14 maart 2024") or a day-month ("28 feb - 3 mrt
+    2024") that takes its month and year from the second end; where after the shift they
+    differ, the first end is written with them ("30 maart-1 april 2024") so that no part of
+    the range keeps its real value.
+    """
+    core = text.strip(" \t\n()[],;")
+    offset = text.find(core) if core else -1
+    if offset < 0:
+        return None
+    prefix, suffix = text[:offset], text[offset + len(core) :]
+    for separator in _RANGE_SEPARATOR.finditer(core):
+        left, right = core[: separator.start()], core[separator.end() :]
+        if not left or not right:
+            continue
+        end = parse_date(right)
+        if end is None or not end.has_day or end.prefix or end.suffix:
+            continue
+        start = _range_start(left, end)
+        if start is None or start.date > end.date:
+            continue
+        new_start, new_end = _shift(start.date, days), _shift(end.date, days)
+        if new_start is None or new_end is None:
+            return None
+        rendered_end = _render(end, new_end, _new_weekday(end.weekday, new_end, end.has_year, days))
+        rendered_start = _render_range_start(start, end, new_start, new_end, days)
+        return prefix + rendered_start + separator.group(0) + rendered_end + suffix
+    return None
 
 
 _AGE = re.compile(

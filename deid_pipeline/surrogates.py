@@ -320,8 +320,11 @@ def _fake_address_piece(piece: str, factory: StreamFactory) -> str:
     if match := _STREET_NUMBER.fullmatch(stripped):
         stream = factory("street", normalise_value(match.group(1)))
         street = stream.choice(value_lists().streets)
-        number = _fake_number(match.group(3), factory("house-number", key))
-        return lead + f"{street}{match.group(2)}{number}{match.group(4) or ''}" + trail
+        numbers = factory("house-number", key)
+        number = _fake_number(match.group(3), numbers)
+        # The rest keeps its words ("bus", "hs") but no digit: "12-14", "12/3", "12 bus 3".
+        rest = re.sub(r"\d+", lambda m: _fake_number(m.group(0), numbers), match.group(4) or "")
+        return lead + f"{street}{match.group(2)}{number}{rest}" + trail
     if any(char.isdigit() for char in stripped):
         return lead + layout_preserving(stripped, factory("address", key)) + trail
     return lead + _fake_place(stripped, factory) + trail

@@ -137,6 +137,32 @@ SHIFT_CASES = [
     ("Zondag 3 maart 2024", 3, "Woensdag 6 maart 2024"),
     ("ma 4 maart 2024", 7, "ma 11 maart 2024"),
     ("zondag 3 maart", 2, "dinsdag 5 maart"),
+    # a weekday before a numeric date, year-less dates, month-year in digits
+    ("ma 3/3", 1, "di 4/3"),
+    ("ma 3/3/2025", 7, "ma 10/3/2025"),
+    ("maandag 03-03-2025", 1, "dinsdag 04-03-2025"),
+    ("(24/2)", 5, "(29/2)"),
+    ("24.2", 3, "27.2"),
+    ("03-2024", 31, "04-2024"),
+    ("3/2024", -31, "2/2024"),
+    # ranges: both ends move, each in its own format; month or year added where they differ
+    ("12-14 maart 2024", 1, "13-15 maart 2024"),
+    ("12-14 maart 2024", 18, "30 maart-1 april 2024"),
+    ("12-14 maart 2024", -12, "29 februari-2 maart 2024"),
+    ("3 t/m 7 juni", 30, "3 t/m 7 juli"),
+    ("3 en 4 juni", 1, "4 en 5 juni"),
+    ("28 feb - 3 mrt 2024", 1, "29 feb - 4 mrt 2024"),
+    ("28 dec t/m 3 jan 2024", 5, "2 jan t/m 8 jan 2024"),
+    ("28 dec t/m 3 jan 2024", -5, "23 dec t/m 29 dec 2023"),
+    ("30 dec t/m 3 jan 2024", 5, "4 jan t/m 8 jan 2024"),
+    ("3/3 - 7/3/2024", -3, "29/2 - 4/3/2024"),
+    ("3/3 - 7/3/2024", 300, "28/12/2024 - 1/1/2025"),
+    ("03/03 - 07/03/2024", 30, "02/04 - 06/04/2024"),
+    ("12 t/m 14-03-2024", 20, "01 t/m 03-04-2024"),
+    ("12 t/m 14-3-2024", -5, "7 t/m 9-3-2024"),
+    ("ma 3 t/m vr 7 maart 2025", 1, "di 4 t/m za 8 maart 2025"),
+    ("28 dec 2023 t/m 3 jan 2024", 10, "7 jan 2024 t/m 13 jan 2024"),
+    ("12 - 14 maart 2024", 18, "30 maart - 1 april 2024"),
 ]
 
 
@@ -145,7 +171,11 @@ def test_shift_date_text_keeps_format(original: str, shift: int, expected: str) 
     assert shift_date_text(original, shift) == expected
 
 
-@pytest.mark.parametrize("text", ["foo", "31-02-2024", "maart", "14:30", "3 maart 20244"])
+@pytest.mark.parametrize(
+    "text",
+    ["foo", "31-02-2024", "maart", "14:30", "3 maart 20244", "14-12 maart", "31-1 feb",
+     "3 t/m", "ma 2024", "12-14 foo 2024", "13/2024"],
+)  # fmt: skip
 def test_unparseable_dates(text: str) -> None:
     assert parse_date(text) is None
     assert shift_date_text(text, 5) is None
@@ -177,6 +207,25 @@ def test_date_shift_is_the_same_for_every_note_of_a_patient() -> None:
         dt.date(2024, 3, 3) + dt.timedelta(shift),
         dt.date(2024, 3, 10) + dt.timedelta(shift),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [("Opname 12-14 maart 2024.", "12-14 maart 2024"), ("Controle (24/2).", "(24/2)")],
+)
+def test_a_date_span_is_shifted_whole_or_becomes_a_tag(text: str, whole: str) -> None:
+    start = text.index(whole)
+    spans = [Span(start, start + len(whole), "Date")]
+    shifted = apply_replacements(text, spans, patient_key="p1", secret=SECRET, policy=TAGS)
+    expected = shift_date_text(whole, date_shift_days(SECRET, "p1", TAGS))
+    assert expected is not None and shifted == text.replace(whole, expected)
+    assert re.sub(r"\d", "", shifted) == re.sub(r"\d", "", text) or whole.startswith("12-14")
+    # A span that cannot be parsed as one date or range becomes a tag, never half-shifted.
+    odd = "Van 12-14 maart tot eind."
+    odd_span = [Span(4, len(odd) - 1, "Date")]
+    assert apply_replacements(odd, odd_span, patient_key="p1", secret=SECRET, policy=TAGS) == (
+        "Van [Date]."
+    )
 
 
 def test_no_date_shift_gives_tags() -> None:
@@ -341,6 +390,14 @@ def test_name_parts_map_consistently() -> None:
     fake_core = surname_only.split()[-1]
     assert full.endswith(fake_core) and initials.endswith(fake_core)
     assert re.match(r"[A-Z]\. ", initials)
+
+
+def test_address_surrogate_changes_every_number_of_the_address() -> None:
+    text = "Woont Kerkstraat 12 bus 3, Gent"
+    spans = _spans(text, ("Kerkstraat 12 bus 3", "Address_Location:Patient"))
+    (fake,) = _surrogates(text, spans, "p1")
+    assert re.fullmatch(r"\w+ [1-9]\d bus [1-9]", fake), fake
+    assert "12" not in fake
 
 
 def test_unknown_label_falls_back_to_tag() -> None:
