@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import random
 
+from deid_pipeline.synth.builder import Fragment, join, markup
+from deid_pipeline.synth.quantities import lab_line, medication_line, score, vitals
 from deid_pipeline.synth.split import Pool, Split
 from deid_pipeline.synth.values import Locale
+
+__all__ = ["assessment", "lab_line", "medication_line", "vitals"]
 
 SPECIALISMS: dict[Locale, tuple[str, ...]] = {
     "nl-NL": (
@@ -215,7 +219,7 @@ HISTORY = Pool(
     [
         "hypertensie",
         "diabetes mellitus type 2",
-        "COPD GOLD II",
+        "COPD <q>GOLD II</q>",
         "atriumfibrilleren",
         "hypercholesterolemie",
         "status na CABG",
@@ -229,7 +233,7 @@ HISTORY = Pool(
         "osteoporose",
         "hypothyreoïdie",
         "astma",
-        "chronische nierschade stadium 3",
+        "chronische nierschade <q>stadium 3</q>",
         "jicht",
         "totale heupprothese rechts",
         "appendectomie",
@@ -250,141 +254,6 @@ HISTORY = Pool(
     ]
 )
 
-_MEDS = (
-    ("metoprolol", ("25 mg 1dd1", "50 mg 2dd1", "100 mg retard 1dd")),
-    ("bisoprolol", ("2,5 mg 1dd1", "5 mg 1dd1")),
-    ("paracetamol", ("1000 mg 4dd", "500 mg zo nodig max 6dd", "1 g 3dd")),
-    ("acenocoumarol", ("volgens schema trombosedienst",)),
-    ("apixaban", ("5 mg 2dd", "2,5 mg 2dd")),
-    ("rivaroxaban", ("20 mg 1dd",)),
-    ("omeprazol", ("20 mg 1dd", "40 mg 1dd voor het ontbijt")),
-    ("pantoprazol", ("40 mg 1dd",)),
-    ("furosemide", ("40 mg 1dd", "2dd 40 mg", "20 mg 's ochtends")),
-    ("metformine", ("500 mg 2dd", "850 mg 3dd", "1000 mg 2dd")),
-    ("simvastatine", ("40 mg a.n.", "20 mg voor de nacht")),
-    ("atorvastatine", ("40 mg 1dd", "80 mg 1dd")),
-    ("amoxicilline/clavulaanzuur", ("500/125 mg 3dd", "875/125 mg 2dd")),
-    ("prednisolon", ("30 mg 1dd", "5 mg 1dd", "40 mg afbouwschema")),
-    ("levothyroxine", ("75 µg 1dd", "100 microg 1dd nuchter")),
-    ("insuline aspart", ("volgens glucoseschema",)),
-    ("insuline glargine", ("18 E a.n.", "24 eenheden om 22.00 uur")),
-    ("oxycodon", ("5 mg zo nodig", "10 mg retard 2dd")),
-    ("lorazepam", ("1 mg a.n.", "0,5 mg zo nodig")),
-    ("salbutamol", ("100 µg/dosis zn", "2 pufjes zo nodig")),
-    ("tiotropium", ("18 µg 1dd",)),
-    ("enoxaparine", ("40 mg 1dd sc", "0,4 ml sc 1dd")),
-    ("macrogol", ("1 sachet 1dd",)),
-    ("ferrofumaraat", ("200 mg 1dd",)),
-    ("amlodipine", ("5 mg 1dd", "10 mg 1dd")),
-    ("lisinopril", ("10 mg 1dd", "20 mg 1dd")),
-    ("perindopril", ("4 mg 1dd",)),
-    ("spironolacton", ("25 mg 1dd",)),
-    ("allopurinol", ("100 mg 1dd", "300 mg 1dd")),
-    ("levodopa/carbidopa", ("100/25 mg 4dd", "125 mg 5dd")),
-    ("haloperidol", ("0,5 mg 2dd", "1 mg zo nodig")),
-    ("clopidogrel", ("75 mg 1dd",)),
-    ("acetylsalicylzuur", ("80 mg 1dd", "100 mg 1dd")),
-    ("ceftriaxon", ("2 g iv 1dd",)),
-    ("morfine", ("10 mg sc zo nodig", "2,5 mg iv")),
-)
-# Brand names per generic (NL, BE): they look like names or companies to a model, never PHI.
-_BRANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "acenocoumarol": (("Sintrom",), ("Sintrom",)),
-    "apixaban": (("Eliquis",), ("Eliquis",)),
-    "rivaroxaban": (("Xarelto",), ("Xarelto",)),
-    "furosemide": (("Lasix",), ("Lasix",)),
-    "metoprolol": (("Selokeen",), ("Selozok",)),
-    "omeprazol": (("Losec",), ("Losec",)),
-    "pantoprazol": (("Pantozol",), ("Pantomed",)),
-    "amoxicilline/clavulaanzuur": (("Augmentin",), ("Augmentin",)),
-    "enoxaparine": (("Clexane",), ("Clexane",)),
-    "macrogol": (("Movicolon",), ("Movicol",)),
-    "salbutamol": (("Ventolin", "Airomir"), ("Ventolin",)),
-    "tiotropium": (("Spiriva",), ("Spiriva",)),
-    "insuline glargine": (("Lantus", "Abasaglar"), ("Lantus",)),
-    "insuline aspart": (("NovoRapid",), ("NovoRapid",)),
-    "oxycodon": (("Oxynorm", "OxyContin"), ("Oxynorm",)),
-    "lorazepam": (("Temesta",), ("Temesta",)),
-    "levodopa/carbidopa": (("Sinemet", "Duodopa"), ("Sinemet",)),
-    "paracetamol": (("Panadol",), ("Dafalgan", "Perdolan")),
-    "acetylsalicylzuur": (("Ascal",), ("Asaflow", "Cardioaspirine")),
-    "clopidogrel": (("Plavix",), ("Plavix",)),
-    "levothyroxine": (("Thyrax", "Euthyrox"), ("L-Thyroxine", "Euthyrox")),
-    "prednisolon": (("Prednison",), ("Medrol",)),
-}
-
-
-def medication_line(rng: random.Random, locale: Locale) -> str:
-    """One medication with dose and frequency, sometimes by (or with) its brand name."""
-    name, doses = rng.choice(_MEDS)
-    dose = rng.choice(doses)
-    brands = _BRANDS.get(name)
-    if brands and rng.random() < 0.3:
-        brand = rng.choice(brands[1] if locale == "nl-BE" else brands[0])
-        return f"{brand} ({name}) {dose}" if rng.random() < 0.5 else f"{brand} {dose}"
-    return f"{name} {dose}"
-
-
-def lab_line(rng: random.Random, locale: Locale) -> str:
-    """One lab result with unit; Belgian labs report Hb in g/dl and creatinine in mg/dl."""
-    belgian = locale == "nl-BE"
-
-    def num(low: float, high: float, digits: int = 1) -> str:
-        return f"{rng.uniform(low, high):.{digits}f}".replace(".", ",")
-
-    choices = (
-        f"Hb {num(10, 16)} g/dl" if belgian else f"Hb {num(5.5, 10)} mmol/l",
-        f"leukocyten {num(3, 22)} x10^9/l",
-        f"trombocyten {rng.randint(90, 520)} x10^9/l",
-        f"CRP {rng.randint(1, 310)} mg/l",
-        f"natrium {rng.randint(124, 146)} mmol/l",
-        f"kalium {num(3, 5.9)} mmol/l",
-        f"creatinine {num(0.6, 3.5, 2)} mg/dl"
-        if belgian
-        else f"kreatinine {rng.randint(45, 380)} µmol/l",
-        f"eGFR {rng.randint(12, 90)} ml/min/1,73m²",
-        f"glucose {num(3.8, 22)} mmol/l"
-        if not belgian
-        else f"glucose {rng.randint(70, 380)} mg/dl",
-        f"HbA1c {rng.randint(38, 95)} mmol/mol",
-        f"ALAT {rng.randint(8, 240)} U/l",
-        f"ASAT {rng.randint(10, 200)} U/l",
-        f"gamma-GT {rng.randint(10, 400)} U/l",
-        f"AF {rng.randint(40, 390)} U/l",
-        f"bilirubine {rng.randint(4, 90)} µmol/l",
-        f"albumine {rng.randint(22, 48)} g/l",
-        f"TSH {num(0.05, 9, 2)} mU/l",
-        f"troponine T {rng.randint(3, 2400)} ng/l",
-        f"NT-proBNP {rng.randint(50, 12000)} ng/l",
-        f"INR {num(0.9, 4.5)}",
-        f"D-dimeer {rng.randint(200, 8000)} µg/l",
-        f"lactaat {num(0.6, 6)} mmol/l",
-        f"ureum {num(2.5, 30)} mmol/l",
-    )
-    return rng.choice(choices)
-
-
-_RHYTHM = ("regulair", "irregulair", "regulair, aequaal")
-_OXYGEN = ("bij kamerlucht", "met 2 l O2", "zonder zuurstof")
-
-
-def vitals(rng: random.Random) -> str:
-    """A line of vital signs."""
-    parts = [
-        f"RR {rng.randint(95, 190)}/{rng.randint(50, 105)} mmHg",
-        f"pols {rng.randint(48, 135)}/min {rng.choice(_RHYTHM)}",
-        f"temp {rng.uniform(35.8, 39.9):.1f} °C".replace(".", ","),
-        f"saturatie {rng.randint(86, 100)}% {rng.choice(_OXYGEN)}",
-        f"AH {rng.randint(12, 32)}/min",
-    ]
-    if rng.random() < 0.4:
-        parts.append(f"EWS {rng.randint(0, 7)}")
-    if rng.random() < 0.3:
-        parts.append(f"VAS {rng.randint(0, 9)}")
-    rng.shuffle(parts)
-    return ", ".join(parts[: rng.randint(2, len(parts))])
-
-
 FINDINGS = Pool(
     [
         "Cor: regulair, geen souffles. Pulm: vesiculair ademgeruis, basaal crepitaties.",
@@ -393,8 +262,8 @@ FINDINGS = Pool(
         "Huid: bleek, geen cyanose. Wit beslag op de tong.",
         "Extremiteiten: pitting oedeem tot halverwege de onderbenen.",
         "Teken van Murphy positief; geen icterus.",
-        "EMV 4-6-5, pupillen isocoor en reagerend op licht.",
-        "Glasgow Coma Scale E4M6V5, alert en georiënteerd in tijd, plaats en persoon.",
+        "<q>EMV 4-6-5</q>, pupillen isocoor en reagerend op licht.",
+        "<q>Glasgow Coma Scale E4M6V5</q>, alert en georiënteerd in tijd, plaats en persoon.",
         "Romberg negatief, tremor in rust rechts passend bij de ziekte van Parkinson.",
         "Sputum groen van kleur, geen hemoptoë.",
         "Wond: rustig, droog, geen tekenen van infectie; hechtingen in situ.",
@@ -406,17 +275,17 @@ FINDINGS = Pool(
 )
 ASSESSMENTS = Pool(
     [
-        "Barthel-index {n}/20.",
-        "CHA2DS2-VASc-score {n}.",
-        "NYHA-klasse {roman}.",
-        "Wells-score {n}.",
-        "CURB-65-score {n}.",
-        "Gleason-score 3+{n}.",
-        "MMSE {n2}/30.",
-        "Child-Pugh A.",
-        "qSOFA {n}.",
+        "<q>Barthel-index {n}/20</q>.",
+        "<q>CHA2DS2-VASc-score {n}</q>.",
+        "<q>NYHA-klasse {roman}</q>.",
+        "<q>Wells-score {n}</q>.",
+        "<q>CURB-65-score {n}</q>.",
+        "<q>Gleason-score 3+{n}</q>.",
+        "<q>MMSE {n2}/30</q>.",
+        "<q>Child-Pugh A</q>.",
+        "<q>qSOFA {n}</q>.",
         "Apgar-score niet van toepassing.",
-        "GDS 15: {n} punten.",
+        "GDS-15: <q>{n} punten</q>.",
     ]
 )
 IMAGING = Pool(
@@ -447,13 +316,13 @@ IMAGING_FINDINGS = Pool(
         "gedilateerde dunne darmlissen met kaliberverspringing",
         "normale linkerventrikelfunctie, geen klepafwijkingen",
         "verdenking op een ruimte-innemend proces in de pancreaskop",
-        "mediale collumfractuur links, Garden III",
+        "mediale collumfractuur links, <q>Garden III</q>",
         "geen trombose in het diepe veneuze systeem",
         "discusprolaps L4-L5 met compressie van de wortel L5 links",
         "multipele leverlaesies, verdacht voor metastasen",
         "cardiomegalie met tekenen van overvulling",
         "diverticulitis van het colon sigmoïdeum zonder abcedering",
-        "hydronefrose rechts graad 2",
+        "hydronefrose rechts <q>graad 2</q>",
         "stabiel beeld in vergelijking met het vorige onderzoek",
     ]
 )
@@ -530,27 +399,33 @@ HARD_NEGATIVES = Pool(
         "Het beleid is besproken in het weekend-overleg van zaterdag.",
         "Houdt van wandelen in het bos en van tuinieren.",
         "Gaat graag vissen met de kleinkinderen.",
-        "Rookt sinds 40 jaar, ca. 30 pack years.",
-        "Alcohol: 2 eenheden per dag; drugs: geen.",
+        "Rookt sinds <q>40 jaar</q>, ca. <q>30 pack years</q>.",
+        "Alcohol: <q>2 eenheden per dag</q>; drugs: geen.",
         "Allergieën: penicilline (huiduitslag).",
         "Zondagsdienst: geen bijzonderheden.",
-        "Glucosewaarden van de afgelopen 3 dagen tussen 6 en 14 mmol/l.",
-        "Wells-score 1, D-dimeer negatief.",
-        "Bloeddruk op de linkerarm 10 mmHg hoger dan rechts.",
-        "Geen koorts sinds 2 dagen; CRP dalend van 145 naar 60 mg/l.",
-        "Advies: 2 weken geen zware dingen tillen.",
+        "Glucosewaarden van de afgelopen <q>3 dagen</q> tussen <q>6 en 14 mmol/l</q>.",
+        "<q>Wells-score 1</q>, D-dimeer negatief.",
+        "Bloeddruk op de linkerarm <q>10 mmHg</q> hoger dan rechts.",
+        "Geen koorts sinds <q>2 dagen</q>; CRP dalend van <q>145</q> naar <q>60 mg/l</q>.",
+        "Advies: <q>2 weken</q> geen zware dingen tillen.",
         "Maandagochtend is er een vast overleg met de fysiotherapie.",
-        "Proef van Lasègue rechts positief bij 40 graden.",
+        "Proef van Lasègue rechts positief bij <q>40 graden</q>.",
         "Sinds de winter toenemende klachten; in de zomer minder last.",
-        "Patiënte draagt een Holter gedurende 24 uur.",
-        "Gebruikt Sintrom, INR-streefwaarde 2,5-3,5.",
+        "Patiënte draagt een Holter gedurende <q>24 uur</q>.",
+        "Gebruikt Sintrom, INR-streefwaarde <q>2,5-3,5</q>.",
         "De kleur van de huid is rood en warm aan het onderbeen.",
     ]
 )
 
 
-def assessment(rng: random.Random, split: Split) -> str:
-    """A scored assessment (scale name plus figure)."""
-    return ASSESSMENTS.pick(rng, split).format(
-        n=rng.randint(0, 6), n2=rng.randint(14, 30), roman=rng.choice(("I", "II", "III", "IV"))
+def assessment(rng: random.Random, split: Split) -> Fragment:
+    """A scored assessment (scale name plus figure, one quantity) or a written-out score."""
+    if rng.random() < 0.5:
+        return join(score(rng), ".")
+    return markup(
+        ASSESSMENTS.pick(rng, split).format(
+            n=rng.randint(0, 6),
+            n2=rng.randint(14, 30),
+            roman=rng.choice(("I", "II", "III", "IV")),
+        )
     )

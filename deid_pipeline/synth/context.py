@@ -17,8 +17,20 @@ from dataclasses import dataclass, field
 from deid_pipeline.notes import KnownValue, NoteMetadata, PatientMetadata, PersonName
 from deid_pipeline.synth import clinical as C
 from deid_pipeline.synth import phrases as P
+from deid_pipeline.synth import quantities as Q
 from deid_pipeline.synth import values as V
-from deid_pipeline.synth.builder import DocBuilder, Fragment, SlotValue, join, phi, plain
+from deid_pipeline.synth.builder import (
+    FIELD_LABELS,
+    DocBuilder,
+    Fragment,
+    SlotValue,
+    annotated,
+    join,
+    markup,
+    phi,
+    plain,
+    qty,
+)
 from deid_pipeline.synth.split import Pool, Split, derive_rng
 
 PAT = "Name:Patient"
@@ -269,20 +281,11 @@ class NoteContext:
                 rng, split, self.locale, C.SPECIALIST_OF[self.specialism], self.hospital
             )
         self.hospital2 = V.HOSPITALS[self.locale].pick(rng, split)
-        self.junior = make_caregiver(
-            rng, split, self.locale, rng.choice(C.JUNIOR_ROLES[self.locale]), self.hospital
-        )
-        self.nurses = [
-            make_caregiver(rng, split, self.locale, "verpleegkundige", self.hospital, doctor=False)
-            for _ in range(3)
-        ]
-        self.allied = make_caregiver(
-            rng, split, self.locale, rng.choice(C.ALLIED_ROLES), self.hospital, doctor=False
-        )
+        # Colleagues are made on first mention (most notes name few of them); each draws from
+        # its own seed, so a note is the same whichever of them its text mentions first.
+        self._seeds = [rng.getrandbits(64) for _ in range(6)]
+        self._people: dict[str, Caregiver] = {}
         self.colleague_specialism = rng.choice(C.SPECIALISMS[self.locale])
-        self.colleague = make_caregiver(
-            rng, split, self.locale, C.SPECIALIST_OF[self.colleague_specialism], self.hospital
-        )
         self.care_org = V.make_care_org(rng, split, self.locale, rng.choice(V.CARE_KINDS))
         self.pharmacy = V.make_care_org(rng, split, self.locale, "pharmacy")
         self.adm_date = document_date - dt.timedelta(days=rng.randint(1, 21))
@@ -292,6 +295,49 @@ class NoteContext:
         self.complaint = C.COMPLAINTS.pick(rng, split)
         self.mentioned: list[Caregiver] = [self.author]
         self.slots: dict[str, SlotValue] = self._slots()
+
+    # -- colleagues (lazy) -------------------------------------------------------------------
+
+    def _staff(self, key: str, seed: int, role: str | None, *, doctor: bool = True) -> Caregiver:
+        person = self._people.get(key)
+        if person is None:
+            rng = random.Random(seed)
+            if role is None:
+                roles = C.ALLIED_ROLES if key == "allied" else C.JUNIOR_ROLES[self.locale]
+                role = rng.choice(roles)
+            person = make_caregiver(
+                rng, self.split, self.locale, role, self.hospital, doctor=doctor
+            )
+            self._people[key] = person
+        return person
+
+    @property
+    def junior(self) -> Caregiver:
+        """The resident or junior doctor of this note."""
+        return self._staff("junior", self._seeds[0], None)
+
+    @property
+    def nurses(self) -> list[Caregiver]:
+        """Three nurses on the ward."""
+        return [
+            self._staff(f"nurse{i}", self._seeds[1 + i], "verpleegkundige", doctor=False)
+            for i in range(3)
+        ]
+
+    def nurse(self) -> Caregiver:
+        """One of the three nurses."""
+        i = self.rng.randrange(3)
+        return self._staff(f"nurse{i}", self._seeds[1 + i], "verpleegkundige", doctor=False)
+
+    @property
+    def allied(self) -> Caregiver:
+        """An allied health professional (physiotherapist, dietitian ...)."""
+        return self._staff("allied", self._seeds[4], None, doctor=False)
+
+    @property
+    def colleague(self) -> Caregiver:
+        """A specialist colleague of another specialism."""
+        return self._staff("colleague", self._seeds[5], C.SPECIALIST_OF[self.colleague_specialism])
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -319,6 +365,9 @@ class NoteContext:
             form
             or rng.choices(("first_sur", "init_sur", "all_sur", "sur"), weights=(4, 5, 1, 2))[0]
         )
+        if form != "first" and rng.random() < 0.04:
+            # Some systems and writers put whole names in capitals ("JAN DE VRIES").
+            return phi(self._caps_name(person, form), label)
         if form == "first_sur":
             return phi(f"{person.first} {sur.full()}", label)
         if form == "init_sur":
@@ -334,6 +383,34 @@ class NoteContext:
         text = sur.standalone() if rng.random() < 0.75 else sur.full()
         return phi(text, label)
 
+    def _caps_name(self, person: V.Person, form: str) -> str:
+        sur = person.surname
+        if form == "sur":
+            return sur.standalone().upper()
+        if form == "init_sur":
+            return f"{person.initials} {sur.full().upper()}"
+        return f"{person.first} {sur.full()}".upper()
+
+    def listed_name(self, person: V.Person, label: str) -> Fragment:
+        """A name in "SURNAME, Given" order as lists and record systems write it."""
+        rng = self.rng
+        sur = person.surname
+        style = rng.randrange(6)
+        surname = sur.standalone().upper() if style < 3 else sur.standalone()
+        given = (
+            person.first
+            if style in (0, 3)
+            else person.initials
+            if style in (1, 4)
+            else " ".join(person.given)
+        )
+        if sur.particle and rng.random() < 0.3:
+            # "VRIES, Jan de" / "Vries, J. de": the particle after the given names.
+            core = sur.core.upper() if style < 3 else sur.core
+            if sur.second is None:
+                return phi(f"{core}, {given} {sur.particle}", label)
+        return phi(f"{surname}, {given}", label)
+
     def titled(self, person: V.Person, label: str) -> Fragment:
         """Title plus name: "mevrouw De Vries", "dhr. J. de Vries"."""
         form = self.rng.choices(("sur", "init_sur", "first_sur"), weights=(5, 4, 1))[0]
@@ -343,7 +420,9 @@ class NoteContext:
         """Name as written in record headers: "De Vries, J.P." or "DE VRIES, Jan"."""
         rng = self.rng
         sur = person.surname
-        style = rng.randrange(5)
+        style = rng.randrange(8)
+        if style >= 5:
+            return self.listed_name(person, label)
         if style == 0:
             return phi(f"{sur.standalone()}, {person.initials}", label)
         if style == 1:
@@ -380,9 +459,33 @@ class NoteContext:
     # -- slots -----------------------------------------------------------------------------
 
     def date(self, date: dt.date, label: str = DATE, style: str | None = None) -> Fragment:
+        """A date as one span; sometimes with its weekday, which is then part of the span."""
+        rng = self.rng
         if style is None:
-            style = self.date_style if self.rng.random() < 0.75 else self.rng.choice(V.DATE_STYLES)
+            style = self.date_style if rng.random() < 0.75 else rng.choice(V.DATE_STYLES)
+            if label == DATE and style != "yyyy-mm-dd" and rng.random() < 0.06:
+                return self.date_wd(date, style)
         return phi(V.format_date(date, style), label)
+
+    def date_wd(self, date: dt.date, style: str | None = None) -> Fragment:
+        """Weekday and date as one Date span ("maandag 3 maart", "di 24/2")."""
+        rng = self.rng
+        if style is None:
+            style = rng.choice((self.date_style, *V.NO_YEAR_STYLES[:6]))
+        separator = ", " if rng.random() < 0.15 else " "
+        return phi(f"{V.weekday_prefix(date, rng)}{separator}{V.format_date(date, style)}", DATE)
+
+    def date_range(self, start: dt.date, end: dt.date) -> Fragment:
+        """A range of dates as one Date span."""
+        rng = self.rng
+        style = self.date_style if rng.random() < 0.6 else rng.choice(V.DATE_STYLES)
+        if start == end:
+            return self.date(start)
+        return phi(V.format_range(start, end, style, rng), DATE)
+
+    def short_date(self, date: dt.date) -> Fragment:
+        """A date without its year ("24/2", "3 mrt."), as notes write dates near the note."""
+        return phi(V.format_date(date, self.rng.choice(V.NO_YEAR_STYLES)), DATE)
 
     def past_date(self) -> dt.date:
         return self.doc_date - dt.timedelta(days=self.rng.randint(20, 3000))
@@ -436,10 +539,17 @@ class NoteContext:
             return join(f"{man} (", age, " jr)")
         return join(f"{man}, ", age, " jaar,")
 
+    def _caps(self, text: str) -> str:
+        return text.upper() if self.rng.random() < 0.05 else text
+
     def _address_block(self, sep: str | None = None) -> Fragment:
         address = self.ident.address
-        sep = sep or self.rng.choice((", ", "\n", ", "))
-        return join(phi(address.street_line, LOC_PAT), sep, phi(address.postcode_city, LOC_PAT))
+        sep = sep or self.rng.choice((", ", "\n", ", ", "  ", " - "))
+        upper = self.rng.random() < 0.08
+        street, pc_city = address.street_line, address.postcode_city
+        if upper:
+            street, pc_city = street.upper(), pc_city.upper()
+        return join(phi(street, LOC_PAT), sep, phi(pc_city, LOC_PAT))
 
     def _slots(self) -> dict[str, SlotValue]:
         rng = self.rng
@@ -477,7 +587,7 @@ class NoteContext:
             return self.doctor(record.gp)
 
         def nurse() -> Fragment:
-            return self.doctor(rng.choice(self.nurses))
+            return self.doctor(self.nurse())
 
         slots: dict[str, SlotValue] = {
             # patient
@@ -491,21 +601,27 @@ class NoteContext:
             "age_phrase": self._age_phrase,
             "dob": lambda: self.date(ident.birth_date, AGE, self.birth_style),
             "nid": self._national_id,
-            "nid_label": self._national_label,
+            "nid_label": lambda: annotated(self._national_label(), FIELD_LABELS),
             "pnr": pnr,
-            "pnr_label": pick(
-                "Patiëntnummer",
-                "Pat.nr.",
-                "PID",
-                "Patiënt-ID",
-                "Dossiernummer",
-                "Ziekenhuisnummer",
-                "EPD-nr",
-                "Registratienummer",
+            "pnr_label": lambda: annotated(
+                rng.choice(
+                    (
+                        "Patiëntnummer",
+                        "Pat.nr.",
+                        "PID",
+                        "Patiënt-ID",
+                        "Dossiernummer",
+                        "Ziekenhuisnummer",
+                        "EPD-nr",
+                        "Registratienummer",
+                    )
+                ),
+                FIELD_LABELS,
             ),
-            "street": lambda: phi(ident.address.street_line, LOC_PAT),
-            "pc_city": lambda: phi(ident.address.postcode_city, LOC_PAT),
-            "city": lambda: phi(ident.address.city, LOC_PAT),
+            "sample_nr": lambda: phi(V.make_sample_number(rng), ID_PAT),
+            "street": lambda: phi(self._caps(ident.address.street_line), LOC_PAT),
+            "pc_city": lambda: phi(self._caps(ident.address.postcode_city), LOC_PAT),
+            "city": lambda: phi(self._caps(ident.address.city), LOC_PAT),
             "addr": self._address_block,
             "phone": phone,
             "email": lambda: phi(ident.email, CONTACT),
@@ -521,7 +637,7 @@ class NoteContext:
             ),
             "cg_role": lambda: self.author.role,
             "cg_id": lambda: phi(self.author.id_value, ID_CARE),
-            "cg_id_label": lambda: self.author.id_label,
+            "cg_id_label": lambda: annotated(self.author.id_label, FIELD_LABELS),
             "cg_phone": lambda: phi(self.author.phone, CONTACT),
             "cg_email": lambda: phi(self.author.email, CONTACT),
             "jr": lambda: self.doctor(self.junior),
@@ -545,7 +661,7 @@ class NoteContext:
             "gp_city": lambda: phi(record.gp_address.city, LOC_CARE),
             "gp_phone": lambda: phi(record.gp.phone, CONTACT),
             "gp_id": lambda: phi(record.gp.id_value, ID_CARE),
-            "gp_id_label": lambda: record.gp.id_label,
+            "gp_id_label": lambda: annotated(record.gp.id_label, FIELD_LABELS),
             "hosp": lambda: phi(self.hospital, ORG_CARE),
             "hosp2": lambda: phi(self.hospital2, ORG_CARE),
             "care_org": lambda: phi(self.care_org, ORG_CARE),
@@ -577,6 +693,10 @@ class NoteContext:
                 self.past_date(), style=rng.choice(("month yyyy", "mm-yyyy"))
             ),
             "d_year": lambda: self.date(self.past_date(), style="yyyy"),
+            "d_doc_wd": lambda: self.date_wd(self.doc_date),
+            "d_stay_wd": lambda: self.date_wd(self.stay_date()),
+            "d_range": lambda: self.date_range(self.adm_date, self.dis_date),
+            "d_short": lambda: self.short_date(self.stay_date()),
             # grammar
             "hij": "hij" if male else "zij",
             "Hij": "Hij" if male else "Zij",
@@ -592,21 +712,24 @@ class NoteContext:
             "spec": self.specialism,
             "diag": self.diagnosis,
             "diag2": lambda: C.DIAGNOSES.pick(rng, self.split),
-            "hist": lambda: C.HISTORY.pick(rng, self.split),
+            "hist": lambda: markup(C.HISTORY.pick(rng, self.split)),
             "complaint": self.complaint,
             "complaint2": lambda: C.COMPLAINTS.pick(rng, self.split),
             "med": lambda: C.medication_line(rng, self.locale),
             "lab": lambda: C.lab_line(rng, self.locale),
             "vitals": lambda: C.vitals(rng),
-            "finding": lambda: C.FINDINGS.pick(rng, self.split),
+            "finding": lambda: markup(C.FINDINGS.pick(rng, self.split)),
             "score": lambda: C.assessment(rng, self.split),
             "imaging": lambda: C.IMAGING.pick(rng, self.split),
-            "img_finding": lambda: C.IMAGING_FINDINGS.pick(rng, self.split),
+            "img_finding": lambda: markup(C.IMAGING_FINDINGS.pick(rng, self.split)),
             "proc": lambda: C.PROCEDURES.pick(rng, self.split),
-            "neg": lambda: C.HARD_NEGATIVES.pick(rng, self.split),
+            "neg": lambda: markup(C.HARD_NEGATIVES.pick(rng, self.split)),
+            "code": lambda: Q.code_mention(rng),
+            "amount": lambda: Q.amount(rng),
             "n_days": lambda: str(rng.randint(2, 10)),
             "n": lambda: str(rng.randint(2, 6)),
-            "time": lambda: f"{rng.randint(7, 22):02d}:{rng.choice((0, 10, 15, 30, 45)):02d}",
+            "time": lambda: qty(f"{rng.randint(7, 22):02d}:{rng.choice((0, 10, 15, 30, 45)):02d}"),
+            "clock": lambda: Q.clock_time(rng, self.locale),
             "weekday": lambda: rng.choice(V.WEEKDAYS),
             "gp_word": pick("huisarts", "huisarts", "behandelend huisarts")
             if not self.belgian
@@ -615,10 +738,10 @@ class NoteContext:
             if not self.belgian
             else pick("wachtpost", "huisartsenwachtpost"),
             "shift": pick(*P.SHIFT_NAMES),
-            "sleep": pick(*P.SLEEP),
+            "sleep": lambda: markup(rng.choice(P.SLEEP)),
             "mood": pick(*P.MOOD),
             "mood_s": pick(*P.MOOD),
-            "care": pick(*P.CARE),
+            "care": lambda: markup(rng.choice(P.CARE)),
             "room": lambda: f"{rng.randint(1, 40)}{rng.choice(('', '', 'a', 'b', '.1', '.2'))}",
             "gp_mail": lambda: phi(
                 V.make_email(

@@ -1,10 +1,12 @@
-"""The twelve document types, composed from sentence-level blocks until a target length.
+"""The document types, composed from sentence-level and structured blocks until a target length.
 
 Each document type is a recipe: a head (always written), core paragraphs (written in order
 while the note is shorter than its target), repeatable paragraphs (daily entries, shifts,
 consults, lab panels, e-mail replies ...) drawn until the target is reached, and a tail
-(closing, signature). The target length comes from a lognormal distribution (median ~1,000,
-mean ~2,500 characters) capped at :data:`MAX_CHARS`, which gives the long tail of real notes.
+(closing, signature). Blocks mix prose with semi-structured parts (:mod:`.structured`:
+labelled fields, forms, tables, SOAP entries, codes, ordinary-word sentences). The target
+length comes from a lognormal distribution (median ~1,000, mean ~2,500 characters) capped at
+:data:`MAX_CHARS`, which gives the long tail of real notes.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from deid_pipeline.synth import fields as F
 from deid_pipeline.synth import phrases as P
+from deid_pipeline.synth import structured as S
 from deid_pipeline.synth.context import NoteContext
 from deid_pipeline.synth.split import Pool
+from deid_pipeline.synth.structured import heading, with_prose
 
 MAX_CHARS = 37_000
 #: Lognormal parameters of the target length: median e^mu = 1,000, mean e^(mu + s^2/2) ~ 2,500.
@@ -70,12 +75,26 @@ def patient_fields(low: int = 2, high: int = 5) -> Writer:
 
 
 def medication_list(low: int, high: int) -> Writer:
+    """A medication list under a title; some lines carry a date range ("van 3 t/m 7 juni")."""
+
     def write(ctx: NoteContext) -> None:
-        ctx.say(P.MEDICATION_HEAD)
-        bullet = ctx.rng.choice(("\n- ", "\n", "\n* ", "\n• "))
-        for _ in range(ctx.rng.randint(low, high)):
+        rng = ctx.rng
+        if rng.random() < 0.4:
+            ctx.say(P.MEDICATION_HEAD)
+        else:
+            label = F.field_label(rng, ctx.split, F.MEDICATION)
+            ctx.builder.add_fragment(F.styled(label, rng.choice(F.BLOCK_STYLES)))
+        bullet = rng.choice(("\n- ", "\n", "\n* ", "\n• ", "\n-\t"))
+        for _ in range(rng.randint(low, high)):
             ctx.builder.add(bullet)
             ctx.write("{med}")
+            roll = rng.random()
+            if roll < 0.08:
+                ctx.write(" van {d_range}")
+            elif roll < 0.14:
+                ctx.write(" (gestart {d_short})")
+            elif roll < 0.18:
+                ctx.write(" t/m {d_short}")
 
     return write
 
@@ -90,27 +109,6 @@ def sentences(*pools: Pool[str]) -> Writer:
             ctx.say(pool)
 
     return write
-
-
-def heading(*titles: str) -> Callable[[Writer], Writer]:
-    """Prefix a writer with one of several section headings."""
-
-    def wrap(writer: Writer) -> Writer:
-        def write(ctx: NoteContext) -> None:
-            title = ctx.rng.choice(titles)
-            style = ctx.rng.randrange(3)
-            ctx.builder.add(
-                f"{title}:\n"
-                if style == 0
-                else f"{title.upper()}\n"
-                if style == 1
-                else f"{title}: "
-            )
-            writer(ctx)
-
-        return write
-
-    return wrap
 
 
 def signature(ctx: NoteContext) -> None:
@@ -136,6 +134,10 @@ class Recipe:
     separator: str = "\n\n"
 
 
+_FORM = S.form(2, 6)
+_NURSING_FORM = S.form(2, 6, S.NURSING_CATEGORIES)
+_PROSE = S.lexicon_prose(1, 3)
+
 _RECIPES: dict[str, Recipe] = {
     "discharge_letter": Recipe(
         head=[
@@ -146,23 +148,31 @@ _RECIPES: dict[str, Recipe] = {
             say(P.INTRO),
         ],
         core=[
-            heading("Anamnese", "Reden van opname")(say(P.ANAMNESIS)),
+            heading(F.COMPLAINT)(with_prose(say(P.ANAMNESIS))),
             say(P.HISTORY),
-            say(P.EXAM),
+            S.section(F.ALLERGY),
+            with_prose(say(P.EXAM)),
             say(P.LAB),
             say(P.CONCLUSION),
-            heading("Beloop", "Verloop opname")(say_many(P.COURSE, 2, 4)),
+            heading(F.NURSING)(say_many(P.COURSE, 2, 4)),
             medication_list(3, 9),
             say(P.DISCHARGE),
             say_many(P.POLICY, 1, 2),
         ],
         repeat=[
-            (4, say(P.DAILY)),
+            (4, with_prose(say(P.DAILY))),
             (2, say(P.COURSE)),
             (1, say(P.IMAGING_SENT)),
             (1, say(P.LAB)),
             (1, say(P.SOCIAL)),
             (0.5, medication_list(2, 6)),
+            (1.5, S.section()),
+            (1, _FORM),
+            (0.5, S.lab_table),
+            (0.4, S.trend_table),
+            (0.6, S.kv_line),
+            (0.7, _PROSE),
+            (0.3, S.code_line),
         ],
         tail=[signature],
     ),
@@ -170,7 +180,7 @@ _RECIPES: dict[str, Recipe] = {
         head=[say(P.LETTERHEAD), say(P.ADDRESSEE), patient_fields(1, 3), say(P.SALUTATION)],
         core=[
             say(P.OUTPATIENT_INTRO),
-            say(P.ANAMNESIS),
+            with_prose(say(P.ANAMNESIS)),
             say(P.HISTORY),
             say(P.SOCIAL),
             say(P.EXAM),
@@ -182,19 +192,37 @@ _RECIPES: dict[str, Recipe] = {
             (2, say(P.LAB)),
             (1, say(P.COURSE)),
             (1, medication_list(2, 6)),
+            (2, S.section()),
+            (0.5, S.kv_line),
+            (0.7, _PROSE),
+            (0.3, S.code_line),
         ],
         tail=[signature],
     ),
     "nursing_handover": Recipe(
         head=[say(P.HANDOVER_HEAD), patient_fields(1, 2)],
-        core=[say(P.SBAR), say(P.SHIFT)],
-        repeat=[(6, say(P.SHIFT)), (1, say(P.SBAR))],
+        core=[say(P.SBAR), with_prose(say(P.SHIFT))],
+        repeat=[
+            (6, with_prose(say(P.SHIFT))),
+            (1, say(P.SBAR)),
+            (2, _NURSING_FORM),
+            (1, S.kv_line),
+            (0.5, S.trend_table),
+            (1, _PROSE),
+            (1, S.section(weights=S.NURSING_CATEGORIES)),
+        ],
         separator="\n",
     ),
     "soap_note": Recipe(
         head=[say(P.CONSULT_HEAD)],
-        core=[say(P.SOAP)],
-        repeat=[(1, sentences(P.CONSULT_HEAD)), (2, say(P.SOAP))],
+        core=[lambda ctx: S.soap_block(ctx) if ctx.rng.random() < 0.5 else ctx.say(P.SOAP)],
+        repeat=[
+            (1, sentences(P.CONSULT_HEAD)),
+            (1.5, say(P.SOAP)),
+            (1.5, S.soap_block),
+            (0.3, S.kv_line),
+            (0.3, _PROSE),
+        ],
         separator="\n\n",
     ),
     "referral": Recipe(
@@ -211,47 +239,75 @@ _RECIPES: dict[str, Recipe] = {
             (1, say(P.IMAGING_SENT)),
             (1, say(P.HISTORY)),
             (1, say(P.ANAMNESIS)),
+            (1.5, S.section()),
+            (0.5, _FORM),
+            (0.5, _PROSE),
         ],
         tail=[say(P.GP_SIGNATURE)],
     ),
     "operation_report": Recipe(
         head=[say(P.OP_HEAD), patient_fields(1, 2)],
         core=[
-            lambda ctx: ctx.write("Indicatie: {diag}.\nIngreep: {proc}."),
+            say(P.OP_INDICATION),
+            S.form(1, 3, {F.TIME: 3, F.DATE: 1, F.PERSON: 1, F.SCORE: 1}),
             say_many(P.OP_STEPS, 3, 6, "\n"),
-            lambda ctx: ctx.write("Postoperatief beleid: {med}. Controle op de poli op {d_fut}."),
+            say(P.OP_POLICY),
         ],
-        repeat=[(3, say_many(P.OP_STEPS, 2, 4, "\n")), (1, say(P.COURSE))],
+        repeat=[
+            (3, say_many(P.OP_STEPS, 2, 4, "\n")),
+            (1, say(P.COURSE)),
+            (1, S.section()),
+            (0.5, _PROSE),
+        ],
         tail=[lambda ctx: ctx.write("{cg_name}, {cg_role}")],
         separator="\n",
     ),
     "radiology_report": Recipe(
         head=[say(P.RAD_HEAD)],
         core=[patient_fields(1, 2), say(P.RAD_BODY), say(P.RAD_CONCLUSION)],
-        repeat=[(2, say(P.RAD_BODY)), (1, sentences(P.IMAGING_SENT, P.RAD_CONCLUSION))],
-        tail=[lambda ctx: ctx.write("Radioloog: {cg2}")],
+        repeat=[
+            (2, say(P.RAD_BODY)),
+            (1, sentences(P.IMAGING_SENT, P.RAD_CONCLUSION)),
+            (0.7, S.section(F.IMAGING)),
+            (0.3, S.id_header),
+            (0.4, _PROSE),
+        ],
+        tail=[say(P.RAD_SIGNATURE)],
     ),
     "lab_report": Recipe(
         head=[say(P.LAB_HEAD)],
         core=[say(P.LAB_PANEL), patient_fields(1, 2), say(P.LAB_COMMENT)],
-        repeat=[(4, say(P.LAB_PANEL)), (1, say(P.LAB_COMMENT))],
+        repeat=[
+            (3, say(P.LAB_PANEL)),
+            (1, say(P.LAB_COMMENT)),
+            (2, S.lab_table),
+            (1, S.trend_table),
+            (1, S.kv_line),
+            (0.5, S.id_header),
+        ],
         separator="\n",
     ),
     "medication_overview": Recipe(
         head=[say(P.MED_HEAD)],
         core=[patient_fields(1, 3), say_many(P.MED_LINE, 3, 8, "\n"), say(P.MED_NOTE)],
-        repeat=[(3, say_many(P.MED_LINE, 2, 5, "\n")), (1, say(P.MED_NOTE))],
+        repeat=[
+            (3, say_many(P.MED_LINE, 2, 5, "\n")),
+            (1, say(P.MED_NOTE)),
+            (1.5, S.med_table),
+            (1, medication_list(2, 6)),
+            (0.5, S.section(F.ALLERGY)),
+        ],
         separator="\n",
     ),
     "secure_email": Recipe(
         head=[say(P.MAIL_HEAD)],
-        core=[say(P.MAIL_BODY), lambda ctx: ctx.write("Groet,\n{cg_name}\n{hosp}")],
-        repeat=[(3, say(P.MAIL_REPLY)), (1, say(P.MAIL_BODY))],
+        core=[say(P.MAIL_BODY), say(P.MAIL_CLOSE)],
+        repeat=[(3, say(P.MAIL_REPLY)), (1, say(P.MAIL_BODY)), (1, _PROSE)],
     ),
     "telephone_note": Recipe(
         head=[say(P.PHONE_NOTE)],
-        core=[say(P.POLICY)],
-        repeat=[(3, say(P.PHONE_NOTE)), (1, say(P.POLICY))],
+        core=[with_prose(say(P.POLICY), 0.4)],
+        repeat=[(3, say(P.PHONE_NOTE)), (1, say(P.POLICY)), (1, _PROSE), (0.5, S.section())],
         separator="\n\n",
     ),
     "mdo": Recipe(
@@ -262,7 +318,51 @@ _RECIPES: dict[str, Recipe] = {
             (1, say(P.MDO_CASE)),
             (1, say(P.HISTORY)),
             (1, say(P.LAB)),
+            (1, S.section()),
+            (0.5, S.code_line),
+            (0.5, _PROSE),
         ],
+        separator="\n\n",
+    ),
+    "structured_note": Recipe(
+        head=[patient_fields(1, 4), S.form(1, 3, {F.DATE: 2, F.PERSON: 2, F.GENERIC: 1})],
+        core=[_FORM, S.section(), S.kv_line, _FORM],
+        repeat=[
+            (3, S.section()),
+            (2, _FORM),
+            (1, S.kv_line),
+            (0.7, S.lab_table),
+            (0.4, S.med_table),
+            (0.4, S.trend_table),
+            (0.5, S.soap_block),
+            (0.5, S.code_line),
+            (0.7, _PROSE),
+        ],
+        separator="\n\n",
+    ),
+    "flowsheet": Recipe(
+        head=[say(P.HANDOVER_HEAD), patient_fields(1, 2)],
+        core=[S.trend_table, _NURSING_FORM],
+        repeat=[
+            (2, S.trend_table),
+            (2, S.kv_line),
+            (2, _NURSING_FORM),
+            (1, S.med_table),
+            (1, with_prose(say(P.SHIFT))),
+            (0.5, S.lab_table),
+        ],
+        separator="\n\n",
+    ),
+    "pathology_report": Recipe(
+        head=[say(P.PATH_HEAD), S.id_header],
+        core=[patient_fields(1, 2), S.pathology_body],
+        repeat=[
+            (2, S.pathology_body),
+            (1, S.code_line),
+            (1, S.section(F.IMAGING)),
+            (0.5, _PROSE),
+        ],
+        tail=[say(P.PATH_SIGNATURE)],
         separator="\n\n",
     ),
 }
@@ -282,6 +382,9 @@ _TYPE_WEIGHTS: tuple[tuple[int, dict[str, float]], ...] = (
             "secure_email": 2,
             "nursing_handover": 1,
             "radiology_report": 1,
+            "structured_note": 2,
+            "flowsheet": 1,
+            "pathology_report": 0.5,
         },
     ),
     (2_000, {name: 1.0 for name in _RECIPES}),
@@ -300,6 +403,9 @@ _TYPE_WEIGHTS: tuple[tuple[int, dict[str, float]], ...] = (
             "secure_email": 1,
             "radiology_report": 0.5,
             "telephone_note": 0.5,
+            "structured_note": 1.5,
+            "flowsheet": 1,
+            "pathology_report": 0.5,
         },
     ),
     (
@@ -311,6 +417,8 @@ _TYPE_WEIGHTS: tuple[tuple[int, dict[str, float]], ...] = (
             "soap_note": 1,
             "lab_report": 1,
             "outpatient_letter": 1,
+            "structured_note": 1,
+            "flowsheet": 1,
         },
     ),
 )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from deid_pipeline.notes import Note
 from deid_pipeline.spans import Span, check_spans
-from deid_pipeline.synth.builder import DocBuilder
+from deid_pipeline.synth.builder import ANNOTATION_KINDS, DocBuilder, Range
 from deid_pipeline.synth.context import NoteContext, make_patient
 from deid_pipeline.synth.documents import choose_doc_type, compose, draw_target_length
 from deid_pipeline.synth.split import SPLITS, Split, derive_rng
@@ -18,14 +18,25 @@ from deid_pipeline.synth.split import SPLITS, Split, derive_rng
 NOTES_PER_PATIENT = 2.5
 
 
+def _no_annotations() -> dict[str, list[Range]]:
+    return {kind: [] for kind in ANNOTATION_KINDS}
+
+
 @dataclass(frozen=True, slots=True)
 class SyntheticNote:
-    """A generated note, its gold spans (sorted, disjoint, code points), locale and type."""
+    """A generated note, its gold spans (sorted, disjoint, code points), locale and type.
+
+    ``spans`` are PHI only. ``annotations`` holds the non-PHI ranges the evaluation measures,
+    keyed by kind (:data:`~deid_pipeline.synth.builder.ANNOTATION_KINDS`: quantities, field
+    labels, sentence-initial words, codes); each list is sorted ``(start, end)`` pairs that
+    overlap no PHI span.
+    """
 
     note: Note
     spans: list[Span]
     locale: str
     doc_type: str
+    annotations: dict[str, list[Range]] = field(default_factory=_no_annotations)
 
 
 def note_id_for(seed: int, split: Split, index: int) -> str:
@@ -69,7 +80,7 @@ def generate_notes(
         target = draw_target_length(rng)
         doc_type = choose_doc_type(rng, target)
         compose(ctx, doc_type, target)
-        text, spans = builder.build()
+        text, spans, annotations = builder.build_annotated()
         check_spans(spans, len(text))
         note = Note(
             note_id=note_id_for(seed, split, index),
@@ -78,4 +89,4 @@ def generate_notes(
             note_date=note_date,
             metadata=ctx.metadata(),
         )
-        yield SyntheticNote(note, spans, record.locale, doc_type)
+        yield SyntheticNote(note, spans, record.locale, doc_type, annotations)

@@ -9,6 +9,7 @@ from typing import IO, Any, Literal
 
 import pyarrow as pa
 
+from deid_pipeline.synth.builder import ANNOTATION_KINDS
 from deid_pipeline.synth.generator import SyntheticNote
 
 #: Schema of the source notes table (plain table; the pipeline filters on ``note_date``).
@@ -79,8 +80,12 @@ def write_source_table(
 
 
 def gold_record(item: SyntheticNote) -> dict[str, Any]:
-    """The gold JSON object of one note (the format :mod:`deid_pipeline.evaluation` reads)."""
-    return {
+    """The gold JSON object of one note (the format :mod:`deid_pipeline.evaluation` reads).
+
+    Besides the PHI ``spans`` it carries one list of ``{"start", "end"}`` per non-PHI
+    annotation kind (``quantities``, ``field_labels``, ``sentence_initial``, ``codes``).
+    """
+    record: dict[str, Any] = {
         "note_id": item.note.note_id,
         "text": item.note.text,
         "spans": [{"start": s.start, "end": s.end, "label": s.label} for s in item.spans],
@@ -88,6 +93,11 @@ def gold_record(item: SyntheticNote) -> dict[str, Any]:
         "doc_type": item.doc_type,
         "metadata": item.note.metadata.model_dump(mode="json"),
     }
+    for kind in ANNOTATION_KINDS:
+        record[kind] = [
+            {"start": start, "end": end} for start, end in item.annotations.get(kind, ())
+        ]
+    return record
 
 
 def write_gold_line(handle: IO[str], item: SyntheticNote) -> None:

@@ -72,7 +72,7 @@ H_DATE = Pool(
     [
         "Datum: {d_doc}",
         "Datum brief: {d_doc}",
-        "Datum: {weekday} {d_doc}",
+        "Datum: {d_doc_wd}",
         "Datum verslag: {d_doc}",
         "Datum onderzoek: {d_doc}",
         "Datum consult: {d_doc}",
@@ -81,9 +81,9 @@ H_DATE = Pool(
 H_ADM = Pool(
     [
         "Opnamedatum: {d_adm}",
-        "Opname: {d_adm} t/m {d_dis}",
-        "Opgenomen van {d_adm} tot {d_dis}",
-        "Periode: {d_adm} - {d_dis}",
+        "Opname: {d_range}",
+        "Opgenomen van {d_range}",
+        "Periode: {d_range}",
         "Datum opname: {d_adm}\nDatum ontslag: {d_dis}",
     ]
 )
@@ -138,13 +138,13 @@ SALUTATION = Pool(
 )
 INTRO = Pool(
     [
-        "Hierbij bericht ik u over uw {patient} {pt_t}, geboren {dob}, wonende te {city}, die van {d_adm} tot {d_dis} werd opgenomen op onze afdeling {spec}.",
+        "Hierbij bericht ik u over uw {patient} {pt_t}, geboren {dob}, wonende te {city}, die van {d_range} werd opgenomen op onze afdeling {spec}.",
         "Op {d_adm} werd uw {patient} {pt_t} ({age} jaar) opgenomen op de afdeling {spec} van {hosp} wegens {complaint}.",
-        "Uw {patient}, {pt_t}, {age_phrase} werd van {d_adm} tot en met {d_dis} bij ons opgenomen in verband met {diag}.",
+        "Uw {patient}, {pt_t}, {age_phrase} werd van {d_range} bij ons opgenomen in verband met {diag}.",
         "Wij zagen {pt_t} (geb. {dob}) op {d_adm} op de {seh} met {complaint}.",
-        "Graag informeren wij u over het verloop van de opname van {pt_t}, {age} jaar, van {d_adm} tot {d_dis}.",
-        "Betreft de opname van de {age_phrase} {pt_t} in de periode {d_adm} - {d_dis}.",
-        "In de periode van {d_adm} tot {d_dis} was {pt_t} opgenomen in ons ziekenhuis ({hosp}).",
+        "Graag informeren wij u over het verloop van de opname van {pt_t}, {age} jaar, van {d_range}.",
+        "Betreft de opname van de {age_phrase} {pt_t} in de periode {d_range}.",
+        "In de periode van {d_range} was {pt_t} opgenomen in ons ziekenhuis ({hosp}).",
     ]
 )
 OUTPATIENT_INTRO = Pool(
@@ -153,18 +153,18 @@ OUTPATIENT_INTRO = Pool(
         "Hartelijk dank voor de verwijzing van {pt_t} (geb. {dob}), die ik op {d_doc} op mijn spreekuur zag.",
         "Uw {patient} {pt_t} kwam op {d_doc} voor controle op de polikliniek.",
         "Op uw verzoek zag ik {pt_t}, een {age_phrase} die bekend is met {hist}, op {d_doc}.",
-        "Op {weekday} {d_doc} bezocht {pt_t} onze raadpleging {spec}.",
+        "Op {d_doc_wd} bezocht {pt_t} onze raadpleging {spec}.",
         "Ik zag uw {patient} {pt_t} ({age} jr) op {d_doc} terug op de poli {spec}.",
     ]
 )
 ANAMNESIS = Pool(
     [
-        "Sinds {n_days} dagen {complaint}. Daarnaast {complaint2}. Geen koorts gemeten.",
-        "{Patient} meldt sinds {n} weken {complaint}, progressief. {Hij} slaapt slecht.",
+        "Sinds <q>{n_days} dagen</q> {complaint}. Daarnaast {complaint2}. Geen koorts gemeten.",
+        "{Patient} meldt sinds <q>{n} weken</q> {complaint}, progressief. {Hij} slaapt slecht.",
         "Sinds {d_past} toenemend {complaint}; de klachten begonnen na een vakantie in {place}.",
-        "{Hij} vertelt dat de klachten {n_days} dagen geleden zijn begonnen met {complaint}.",
+        "{Hij} vertelt dat de klachten <q>{n_days} dagen</q> geleden zijn begonnen met {complaint}.",
         "Volgens {rel} is {hij} de laatste dagen verward en eet {hij} slecht.",
-        "Heteroanamnese via {rel}: sinds ongeveer {n} dagen {complaint2}.",
+        "Heteroanamnese via {rel}: sinds ongeveer <q>{n} dagen</q> {complaint2}.",
         "De klachten ontstonden op {d_past} tijdens het werk bij {employer}.",
         "Geen pijn op de borst, geen palpitaties, wel {complaint2}.",
         "{Patient} werd door de ambulance van thuis ({city}) gebracht na {complaint2}.",
@@ -240,10 +240,10 @@ COURSE = Pool(
         "Beloop: {Patient} werd behandeld met {med}. Hierop knapte {hij} geleidelijk op. {neg}",
         "Na start van {med} daalde het CRP. Op {d_stay} trad een {diag2} op, waarvoor {cg2} in consult werd gevraagd.",
         "Tijdens de opname werd {pt_sur} gezien door {allied}. Mobilisatie verliep voorspoedig.",
-        "Op dag {n} van de opname werd {pt_sur} overgeplaatst naar de afdeling {spec2}. {finding}",
+        "Op <q>dag {n}</q> van de opname werd {pt_sur} overgeplaatst naar de afdeling {spec2}. {finding}",
         "In overleg met {cg2} ({spec2}) werd gestart met {med}.",
         "Het beloop werd gecompliceerd door {diag2}. {neg}",
-        "Na {n_days} dagen kon de medicatie worden omgezet naar orale therapie ({med}).",
+        "Na <q>{n_days} dagen</q> kon de medicatie worden omgezet naar orale therapie ({med}).",
         "{rel} werd op {d_past} telefonisch op de hoogte gebracht van de situatie.",
         "{Hij} werd besproken met {cg2}; geadviseerd werd {med}.",
     ]
@@ -251,10 +251,10 @@ COURSE = Pool(
 DAILY = Pool(
     [
         "{d_stay}: {vitals}. {finding} Beleid: continueren {med}.",
-        "Dag {n}: {Patient} voelt zich beter. {lab}. {neg}",
-        "{weekday} {d_stay}: visite met {cg}. {finding} Plan: {med}.",
+        "<q>Dag {n}</q>: {Patient} voelt zich beter. {lab}. {neg}",
+        "{d_stay_wd}: visite met {cg}. {finding} Plan: {med}.",
         "{d_stay} - {jr}: {complaint2}, {vitals}. Lab: {lab}, {lab}.",
-        "{d_stay}, {time} uur: gebeld door {nurse} i.v.m. {complaint2}. {vitals}.",
+        "{d_stay}, {clock}: gebeld door {nurse} i.v.m. {complaint2}. {vitals}.",
         "{d_stay}: overleg met {cg2}, {spec2}: {diag2} niet waarschijnlijk. {score}",
     ]
 )
@@ -269,11 +269,11 @@ DISCHARGE = Pool(
 )
 POLICY = Pool(
     [
-        "Beleid: {med}. Controle op de polikliniek over {n} weken ({d_fut}).",
+        "Beleid: {med}. Controle op de polikliniek over <q>{n} weken</q> ({d_fut}).",
         "Afspraken: poli {spec} op {d_fut} bij {cg}; lab vooraf. Graag controle {lab} via de {gp_word}.",
         "Wij verzoeken u het {lab} over een week te controleren. Een nieuwe afspraak volgt op {d_fut}.",
         "Plan: afbouwen {med}; telefonisch consult op {d_fut} met {jr}.",
-        "Controle over {n} maanden; bij vragen is de poli bereikbaar via {hosp_phone}.",
+        "Controle over <q>{n} maanden</q>; bij vragen is de poli bereikbaar via {hosp_phone}.",
         "Verdere behandeling via {cg2} in {hosp2}; verwijzing is verstuurd.",
         "Advies: bij toename van klachten contact opnemen met de {post} of de {seh}.",
     ]
@@ -334,7 +334,7 @@ SHIFT = Pool(
         "{d_stay} {time} - {shift}: {pt_sur} {mood}. {care} {neg}",
         "Overdracht {shift}, {nurse}: {pt_first} {mood}; {care}",
         "{d_stay}: {pt_first} is vandaag bezocht door {rel}. {care}",
-        "{shift}: pijnscore VAS {n}, {med} gegeven om {time} uur. {care}",
+        "{shift}: pijnscore <q>VAS {n}</q>, {med} gegeven om {clock}. {care}",
     ]
 )
 SHIFT_NAMES = ("dagdienst", "avonddienst", "nachtdienst", "vroege dienst", "late dienst")
@@ -342,7 +342,7 @@ SLEEP = (
     "goed geslapen",
     "onrustig geslapen",
     "slecht geslapen i.v.m. pijn",
-    "tot 04:00 uur wakker gelegen",
+    "tot <q>04:00 uur</q> wakker gelegen",
     "de hele nacht doorgeslapen",
 )
 MOOD = (
@@ -359,13 +359,13 @@ CARE = (
     "Vochtbalans positief, diurese goed op gang.",
     "Katheter verwijderd, mictie spontaan.",
     "Infuus loopt, insteekopening rustig.",
-    "Decubitusrisico: wisselligging elke 3 uur.",
+    "Decubitusrisico: wisselligging elke <q>3 uur</q>.",
     "Eet zelfstandig, halve portie genuttigd.",
-    "Glucose 's avonds 11,2, extra insuline volgens schema.",
+    "Glucose 's avonds <q>11,2</q>, extra insuline volgens schema.",
     "Geholpen met wassen aan de wastafel.",
     "Defecatie gehad, normaal aspect.",
-    "Zuurstof afgebouwd naar 1 liter.",
-    "SNAQ-score 2; diëtist ingeschakeld.",
+    "Zuurstof afgebouwd naar <q>1 liter</q>.",
+    "<q>SNAQ-score 2</q>; diëtist ingeschakeld.",
 )
 HANDOVER_HEAD = Pool(
     [
@@ -378,14 +378,14 @@ HANDOVER_HEAD = Pool(
 SBAR = Pool(
     [
         "S: {pt_sur}, opgenomen op {d_adm} met {diag}.\nB: VG {hist}, {hist}.\nA: {vitals}. {care}\nR: {med}; graag {lab} morgen.",
-        "Situatie: {pt_t} ({age} jr), {diag}.\nAchtergrond: {hist}.\nBeoordeling: {mood}. {vitals}.\nAanbeveling: arts bellen bij EWS > 3.",
+        "Situatie: {pt_t} ({age} jr), {diag}.\nAchtergrond: {hist}.\nBeoordeling: {mood}. {vitals}.\nAanbeveling: arts bellen bij <q>EWS > 3</q>.",
     ]
 )
 
 # -- SOAP / GP ----------------------------------------------------------------------------------
 SOAP = Pool(
     [
-        "S: {complaint} sinds {n_days} dagen. {neg}\nO: {vitals}. {finding}\nE: {diag}\nP: {med}; controle {d_fut}.",
+        "S: {complaint} sinds <q>{n_days} dagen</q>. {neg}\nO: {vitals}. {finding}\nE: {diag}\nP: {med}; controle {d_fut}.",
         "S/ {Patient} komt met {complaint}.\nO/ {finding}\nE/ {diag}, DD {diag2}\nP/ uitleg, {med}. Retour bij toename.",
         "Subjectief: {complaint}; {rel} maakt zich zorgen.\nObjectief: {vitals}.\nEvaluatie: {diag}.\nPlan: verwijzing naar {cg2} in {hosp}.",
         "S: controle {hist}. Gaat goed.\nO: {vitals}. {lab}.\nE: stabiel.\nP: herhaalrecept {med} via {pharmacy}.",
@@ -433,15 +433,15 @@ OP_STEPS = Pool(
     [
         "Patiënt in rugligging, time-out verricht. Desinfectie en steriel afdekken.",
         "Incisie volgens Pfannenstiel. Laag voor laag ingaan tot op de fascie.",
-        "Introductie van de trocars onder zicht; pneumoperitoneum tot 12 mmHg.",
+        "Introductie van de trocars onder zicht; pneumoperitoneum tot <q>12 mmHg</q>.",
         "Identificatie van de ductus cysticus en arteria cystica (critical view of safety).",
-        "Hemostase gecontroleerd; bloedverlies ca. {n}00 ml.",
+        "Hemostase gecontroleerd; bloedverlies ca. <q>{n}00 ml</q>.",
         "Sluiten van de fascie met PDS, huid intracutaan met Monocryl.",
         "Plaatsen van een Foley-katheter; urine helder.",
         "Preparaat naar de patholoog ({hosp}).",
         "Kocher-manoeuvre verricht, duodenum gemobiliseerd.",
         "Peroperatief geen complicaties. Telling gazen en instrumenten correct.",
-        "Antibiotische profylaxe: cefazoline 2 g iv.",
+        "Antibiotische profylaxe: cefazoline <q>2 g</q> iv.",
         "Peroperatief overleg met {cg2} over de gevonden afwijking.",
     ]
 )
@@ -466,7 +466,7 @@ RAD_CONCLUSION = Pool(
         "Conclusie: {img_finding}.",
         "Conclusie: passend bij {diag}.",
         "Indruk: {img_finding}. Besproken met {cg} op {d_doc}.",
-        "Conclusie: {img_finding}. Telefonisch doorgegeven aan {jr} om {time} uur.",
+        "Conclusie: {img_finding}. Telefonisch doorgegeven aan {jr} om {clock}.",
     ]
 )
 LAB_HEAD = Pool(
@@ -527,7 +527,7 @@ MAIL_HEAD = Pool(
         "Van: {cg_email}\nAan: {gp_mail}\nDatum: {d_doc} {time}\nOnderwerp: {pt_header}",
         "Beveiligde e-mail (ZorgMail)\nVan: {cg} <{cg_email}>\nAan: {gp}\nOnderwerp: vraag over {diag}",
         "From: {hosp_mail}\nTo: {gp_mail}\nSent: {d_doc}\nSubject: overleg patiënt {pnr}",
-        "Verzonden via beveiligd kanaal op {d_doc} om {time}\nVan: {jr}\nAan: {cg2}",
+        "Verzonden via beveiligd kanaal op {d_doc} om {clock}\nVan: {jr}\nAan: {cg2}",
     ]
 )
 MAIL_BODY = Pool(
@@ -542,7 +542,7 @@ MAIL_BODY = Pool(
 )
 MAIL_REPLY = Pool(
     [
-        "> Op {d_doc} om {time} schreef {gp_name}:\n> Dank voor de informatie, ik zie {pt_sur} volgende week.",
+        "> Op {d_doc} om {clock} schreef {gp_name}:\n> Dank voor de informatie, ik zie {pt_sur} volgende week.",
         "-----Oorspronkelijk bericht-----\nVan: {gp}\nVerzonden: {d_past}\nAan: {cg_email}\nOnderwerp: RE: {pt_header}\n\nAkkoord met {med}.",
         "Reactie {jr} ({d_doc}): uitslag bekeken, {lab}, geen actie nodig.",
         "Antwoord van {cg2}: eens met het beleid; graag overplaatsing naar {hosp2}.",
@@ -553,7 +553,7 @@ PHONE_NOTE = Pool(
         "Telefoonnotitie {d_doc} {time}\nGebeld door: {rel} ({rel_phone})\nBetreft: {pt_t}\n{complaint2}; advies {med}.",
         "{d_doc} {time} - telefonisch contact met {pt_t} op {phone}. {Hij} meldt {complaint2}.",
         "TC {d_doc}: {gp} belt over {pt_sur}: {diag2}? Afgesproken: {med}.",
-        "Terugbelverzoek {d_doc}: {pt_t}, tel. {phone}. Vraag over {med}. Teruggebeld om {time}, {jr}.",
+        "Terugbelverzoek {d_doc}: {pt_t}, tel. {phone}. Vraag over {med}. Teruggebeld om {clock}, {jr}.",
         "Telefonisch consult {d_doc} met {pt_t} ({dob}): uitslag besproken, {lab}. Volgende afspraak {d_fut}.",
         "{time}: {rel} belt namens {pt_first}; {complaint2}. Overlegd met {cg}.",
     ]
@@ -583,4 +583,56 @@ MDO_ITEM = Pool(
         "Besluit: {med}; evaluatie in het MDO van {d_fut}.",
         "Geriatrie: {score} {neg}",
     ]
+)
+
+# -- codes and pathology -------------------------------------------------------------------
+CODE_SENTENCE = Pool(
+    [
+        "Geregistreerd onder {code}.",
+        "Moleculaire diagnostiek: {code}.",
+        "Diagnose {diag} ({code}).",
+        "DBC geopend voor {diag}; {code}.",
+        "In het EPD vastgelegd als {code}.",
+        "NGS-panel: {code}; verder geen afwijkingen.",
+        "Medicatie {med}, {code}.",
+        "Episode {diag}, {code}, aangemaakt door {jr}.",
+        "Erfelijkheidsonderzoek toont {code}.",
+        "Probleemlijst bijgewerkt: {diag} ({code}).",
+    ]
+)
+PATH_MACRO = Pool(
+    [
+        "Ontvangen gefixeerd in formaline: huidexcisie van <q>3,2 x 1,5 x 0,8 cm</q>.",
+        "Resectiepreparaat colon, lengte <q>18 cm</q>, tumor op <q>4 cm</q> van het distale snijvlak.",
+        "Drie biopten, elk <q>0,2 cm</q>.",
+        "Mammapreparaat van <q>240 gram</q>; tumor <q>2,1 cm</q> in doorsnede.",
+        "Prostaatbiopten, <q>12 stuks</q>, lengte <q>0,8 tot 1,6 cm</q>.",
+        "Galblaas van <q>8 cm</q> met een wand van <q>4 mm</q>; stenen aanwezig.",
+    ]
+)
+PATH_MICRO = Pool(
+    [
+        "Adenocarcinoom, matig gedifferentieerd, snijvlakken vrij (marge <q>6 mm</q>).",
+        "Invasief carcinoom NST, graad 2, ER <q>90%</q>, PR <q>40%</q>, HER2 negatief.",
+        "Plaveiselcelcarcinoom, radicaal verwijderd, marge <q>2 mm</q>.",
+        "Geen maligniteit; chronische ontsteking.",
+        "Ki-67 <q>15%</q>; PD-L1 TPS <q>60%</q>.",
+        "Acinair adenocarcinoom, <q>Gleason 3+4=7</q>, in <q>4 van 12</q> biopten.",
+    ]
+)
+
+# -- fixed report parts (one-item pools are shared by both splits) ---------------------------
+OP_INDICATION = Pool(["Indicatie: {diag}.\nIngreep: {proc}."])
+OP_POLICY = Pool(["Postoperatief beleid: {med}. Controle op de poli op {d_fut}."])
+RAD_SIGNATURE = Pool(["Radioloog: {cg2}"])
+MAIL_CLOSE = Pool(["Groet,\n{cg_name}\n{hosp}"])
+PATH_HEAD = Pool(
+    [
+        "PATHOLOGIE - {hosp}\nAanvrager: {cg}",
+        "Pathologieverslag {hosp}\nInzender: {gp}",
+        "Verslag pathologie\nAanvragend arts: {jr}\nKlinische gegevens: {diag}?",
+    ]
+)
+PATH_SIGNATURE = Pool(
+    ["Patholoog: {cg2}", "{cg2}, patholoog\n{hosp}", "Geautoriseerd door {cg2} op {d_doc}"]
 )

@@ -34,6 +34,15 @@ def is_heldout(item: str) -> bool:
     return stable_hash("split", item) % 10_000 < HELDOUT_FRACTION * 10_000
 
 
+def belongs_to(item: str, split: Split) -> bool:
+    """Whether a composed item (a field label built from parts) is available to ``split``.
+
+    The same rule as :class:`Pool` applies to the item's own text, so a composed string lands
+    on one side only, however it was put together.
+    """
+    return is_heldout(item) == (split == "heldout")
+
+
 def derive_rng(*parts: object) -> random.Random:
     """A private random generator seeded from the parts (seed, split, kind, index ...)."""
     return random.Random(stable_hash("rng", *parts))

@@ -542,16 +542,33 @@ def make_postcode(rng: random.Random, locale: Locale) -> str:
 
 
 def make_house_number(rng: random.Random, locale: Locale) -> str:
+    """A house number with the suffixes each country writes ("12a", "12-II", "12 bus 3")."""
     number = str(int(rng.lognormvariate(2.8, 0.9)) + 1)
     roll = rng.random()
     if roll < 0.08:
         return number + rng.choice("abcd")
-    if roll < 0.12:
+    if roll < 0.11:
         return number + " " + rng.choice("ABC")
-    if locale == "nl-BE" and roll < 0.2:
-        return f"{number} bus {rng.randint(1, 40)}"
-    if locale == "nl-NL" and roll < 0.16:
+    if locale == "nl-BE":
+        if roll < 0.2:
+            return f"{number} bus {rng.randint(1, 40)}"
+        if roll < 0.23:
+            return f"{number}/{rng.randint(1, 12)}"
+        if roll < 0.25:
+            return f"{number} bis"
+        if roll < 0.27:
+            return f"{number}{rng.choice(('A', 'B'))}/{rng.randint(1, 4)}"
+        return number
+    if roll < 0.16:
         return f"{number}-{rng.randint(1, 3)}"
+    if roll < 0.2:
+        return f"{number}-{rng.choice(('I', 'II', 'III', 'IV'))}"
+    if roll < 0.22:
+        return f"{number} {rng.choice(('hs', 'huis', 'bg', 'I', 'II'))}"
+    if roll < 0.24:
+        return f"{number}-{rng.randint(1, 3)}{rng.choice(('hg', 'h', ''))}"
+    if roll < 0.25:
+        return f"{number} {rng.choice(('bis', 'zw', 'rd'))}"
     return number
 
 
@@ -1189,12 +1206,36 @@ def format_agb(agb: str, rng: random.Random) -> str:
 
 
 def format_patient_number(number: str, rng: random.Random) -> str:
+    """A patient number as written: plain, grouped, or with the hospital's letter prefix."""
     style = rng.random()
-    if style < 0.75 or len(number) != 8:
+    if style < 0.62 or len(number) != 8:
         return number
-    if style < 0.88:
+    if style < 0.74:
         return f"{number[:4]} {number[4:]}"
-    return f"{number[:4]}-{number[4:]}"
+    if style < 0.84:
+        return f"{number[:4]}-{number[4:]}"
+    if style < 0.92:
+        return rng.choice(("Z", "P", "A", "H")) + number
+    if style < 0.96:
+        return rng.choice(("Z-", "P-", "PID-", "NR.")) + number
+    return f"{number[:2]}.{number[2:5]}.{number[5:]}"
+
+
+def make_sample_number(rng: random.Random) -> str:
+    """A lab, radiology or pathology order number (identifies a patient's sample or exam)."""
+    year = rng.randint(18, 26)
+    style = rng.randrange(6)
+    if style == 0:
+        return f"{year}{rng.choice('LRHM')}{rng.randint(0, 999_999):06d}"
+    if style == 1:
+        return f"{rng.choice(('L', 'RX', 'LAB', 'CT'))}{year}-{rng.randint(0, 99_999):05d}"
+    if style == 2:
+        return f"{rng.choice('TCHB')}{year}-{rng.randint(1, 29_999):05d}"
+    if style == 3:
+        return f"20{year}-{rng.randint(0, 999_999):06d}"
+    if style == 4:
+        return f"{rng.choice('ABZ')}{rng.randint(10**9, 10**10 - 1)}"
+    return f"{rng.randint(10**7, 10**8 - 1)}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -1589,9 +1630,27 @@ MONTHS = (
     "december",
 )
 MONTHS_SHORT = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+#: Other abbreviations writers use ("febr.", "sept.", "maa").
+MONTHS_SHORT_ALT = (
+    "jan",
+    "febr",
+    "maa",
+    "apr",
+    "mei",
+    "juni",
+    "juli",
+    "aug",
+    "sept",
+    "okt",
+    "nov",
+    "dec",
+)
+ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+WEEKDAYS_SHORT = ("ma", "di", "wo", "do", "vr", "za", "zo")
 
-#: Full-date styles; a note keeps one house style and sometimes strays from it.
+#: Full-date styles; a note keeps one house style (one of the first eight) and sometimes
+#: strays from it. The styles from "d month" on carry no year.
 DATE_STYLES: tuple[str, ...] = (
     "dd-mm-yyyy",
     "d-m-yyyy",
@@ -1602,10 +1661,23 @@ DATE_STYLES: tuple[str, ...] = (
     "dd-mm-yy",
     "d month yyyy",
     "d mon yyyy",
+    "d mon. yyyy",
+    "dd-mon-yyyy",
+    "d month 'yy",
+    "d/m/yy",
+    "d-roman-yyyy",
     "d month",
     "dd-mm",
     "d/m",
+    "d-m",
+    "d mon.",
+    "d mon",
+    "d.m.",
+    "dd.mm",
+    "d/roman",
 )
+#: Styles without a year (a note date relative to the note itself: "(24/2)", "3 mrt.").
+NO_YEAR_STYLES: tuple[str, ...] = DATE_STYLES[DATE_STYLES.index("d month") :]
 BIRTH_STYLES: tuple[str, ...] = (
     "dd-mm-yyyy",
     "d-m-yyyy",
@@ -1615,6 +1687,8 @@ BIRTH_STYLES: tuple[str, ...] = (
     "d month yyyy",
     "d mon yyyy",
 )
+#: Range connectors between two dates: (connector, dash-like) - a range is one Date span.
+RANGE_JOINERS: tuple[str, ...] = (" t/m ", " - ", " tot ", " tot en met ", "-", " – ", " tm ")
 
 
 def format_date(date: dt.date, style: str) -> str:
@@ -1639,12 +1713,34 @@ def format_date(date: dt.date, style: str) -> str:
             return f"{d} {MONTHS[m - 1]} {y}"
         case "d mon yyyy":
             return f"{d} {MONTHS_SHORT[m - 1]} {y}"
+        case "d mon. yyyy":
+            return f"{d} {MONTHS_SHORT[m - 1]}. {y}"
+        case "dd-mon-yyyy":
+            return f"{d:02d}-{MONTHS_SHORT[m - 1]}-{y}"
+        case "d month 'yy":
+            return f"{d} {MONTHS[m - 1]} '{y % 100:02d}"
+        case "d/m/yy":
+            return f"{d}/{m}/{y % 100:02d}"
+        case "d-roman-yyyy":
+            return f"{d}-{ROMAN_MONTHS[m - 1]}-{y}"
         case "d month":
             return f"{d} {MONTHS[m - 1]}"
         case "dd-mm":
             return f"{d:02d}-{m:02d}"
         case "d/m":
             return f"{d}/{m}"
+        case "d-m":
+            return f"{d}-{m}"
+        case "d mon.":
+            return f"{d} {MONTHS_SHORT_ALT[m - 1] if d % 3 == 0 else MONTHS_SHORT[m - 1]}."
+        case "d mon":
+            return f"{d} {MONTHS_SHORT[m - 1]}"
+        case "d.m.":
+            return f"{d}.{m}."
+        case "dd.mm":
+            return f"{d:02d}.{m:02d}"
+        case "d/roman":
+            return f"{d}/{ROMAN_MONTHS[m - 1]}"
         case "month yyyy":
             return f"{MONTHS[m - 1]} {y}"
         case "mm-yyyy":
@@ -1652,6 +1748,50 @@ def format_date(date: dt.date, style: str) -> str:
         case "yyyy":
             return str(y)
     raise ValueError(f"unknown date style {style!r}")
+
+
+def weekday_prefix(date: dt.date, rng: random.Random) -> str:
+    """The weekday of ``date`` as written before it ("maandag", "ma", "ma.")."""
+    index = date.weekday()
+    roll = rng.random()
+    if roll < 0.6:
+        return WEEKDAYS[index]
+    if roll < 0.85:
+        return WEEKDAYS_SHORT[index]
+    return WEEKDAYS_SHORT[index] + "."
+
+
+def format_range(start: dt.date, end: dt.date, style: str, rng: random.Random) -> str:
+    """A date range as one expression ("12-14 maart 2024", "3 t/m 7 juni", "12/3-14/3").
+
+    ``style`` is a :data:`DATE_STYLES` entry used for both ends when the range is written out
+    in full; ranges within one month are often shortened.
+    """
+    if end < start:
+        start, end = end, start
+    same_month = (start.year, start.month) == (end.year, end.month) and start != end
+    roll = rng.random()
+    if same_month and roll < 0.45:
+        month = MONTHS[end.month - 1]
+        joiner = rng.choice(("-", " t/m ", " tot ", "-", " - "))
+        form = rng.randrange(5)
+        if form == 0:
+            return f"{start.day}{joiner}{end.day} {month} {end.year}"
+        if form == 1:
+            return f"{start.day}{joiner}{end.day} {month}"
+        if form == 2:
+            return f"{start.day}-{end.day}/{end.month}"
+        if form == 3:
+            return f"{start.day}/{start.month}{joiner.strip() or '-'}{end.day}/{end.month}".replace(
+                "t/m", " t/m "
+            ).replace("tot", " tot ")
+        return f"{start.day}{joiner}{end.day} {MONTHS_SHORT[end.month - 1]} {end.year}"
+    if start.year == end.year and roll < 0.6:
+        return (
+            f"{start.day} {MONTHS[start.month - 1]} - {end.day} {MONTHS[end.month - 1]} {end.year}"
+        )
+    joiner = rng.choice(RANGE_JOINERS)
+    return f"{format_date(start, style)}{joiner}{format_date(end, style)}"
 
 
 def age_on(birth_date: dt.date, on: dt.date) -> int:
