@@ -40,11 +40,14 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 MANIFEST_NAME = "manifest.json"
-SCHEMA_VERSION = 1
+#: 2 adds ``base`` (the pretrained encoder and where its frozen word embeddings come from).
+SCHEMA_VERSION = 2
 #: Key in a model's config.json that marks one of our two-head models.
 TWO_HEAD_CONFIG_KEY = "deid_two_head"
 
-FileRole = Literal["tokenizer", "config", "weights_safetensors", "weights_onnx", "tensorrt_plan"]
+FileRole = Literal[
+    "tokenizer", "config", "weights_safetensors", "weights_onnx", "tensorrt_plan", "vocabulary"
+]
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -166,6 +169,40 @@ class FlatBioLayout(BaseModel):
 LabelLayout = Annotated[TwoHeadLayout | FlatBioLayout, Field(discriminator="kind")]
 
 
+class BaseEncoder(BaseModel):
+    """The pretrained encoder a bundle was fine-tuned from, and where its frozen word embeddings
+    come from.
+
+    ``word_embeddings == "external"``: the bundle's safetensors lack the word-embedding matrix;
+    it is rebuilt from the pinned package's file (``file_sha256``) by gathering the base rows
+    listed in the ``vocabulary`` file (new id -> base id), and must then hash to
+    ``word_embeddings_sha256``. Such a bundle is a *source* bundle, as kept in git:
+    :func:`materialize_bundle` turns it into a self-contained one (``"included"``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=1)
+    license: str = Field(min_length=1)
+    package: str = Field(min_length=1)
+    package_version: str = Field(min_length=1)
+    file: str = Field(min_length=1)
+    file_sha256: str
+    num_layers: int = Field(ge=1)
+    vocabulary_file: str = Field(min_length=1)
+    vocabulary_size: int = Field(ge=1)
+    word_embeddings: Literal["external", "included"]
+    word_embeddings_tensor: str = Field(min_length=1)
+    word_embeddings_sha256: str
+
+    @field_validator("file_sha256", "word_embeddings_sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        if not _is_sha256(value):
+            raise ValueError("sha256 must be 64 lowercase hex characters")
+        return value
+
+
 def _check_label_names(labels: Sequence[str]) -> None:
     if not labels:
         raise ValueError("at least one entity label is required")
@@ -177,11 +214,11 @@ def _check_label_names(labels: Sequence[str]) -> None:
 
 
 class Manifest(BaseModel):
-    """The validated content of a bundle's ``manifest.json`` (schema version 1)."""
+    """The validated content of a bundle's ``manifest.json`` (schema version 1 or 2)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     name: str = Field(min_length=1)
     model_version: str = Field(min_length=1)
     label_layout: LabelLayout
@@ -195,6 +232,10 @@ class Manifest(BaseModel):
     created_at: AwareDatetime
     #: Free-form provenance (data set, seed, metrics, ...). Never holds note text.
     training: dict[str, Any] | None = None
+    #: The pretrained encoder, for fine-tuned bundles (schema version 2).
+    base: BaseEncoder | None = None
+    #: Digest of the source bundle this one was materialized from.
+    materialized_from: str | None = None
     bundle_sha256: str
 
     @field_validator("bundle_sha256")
@@ -225,7 +266,17 @@ class Manifest(BaseModel):
             raise ValueError("a bundle needs at least one tokenizer file")
         if not roles & {"weights_safetensors", "weights_onnx", "tensorrt_plan"}:
             raise ValueError("a bundle needs at least one weights file")
+        if self.base is not None:
+            if self.schema_version < 2:
+                raise ValueError("a base encoder needs schema_version 2")
+            if self.base.vocabulary_file not in paths:
+                raise ValueError(f"base vocabulary file {self.base.vocabulary_file!r} not listed")
         return self
+
+    @property
+    def needs_materialization(self) -> bool:
+        """Whether the word embeddings must be rebuilt from the base package before use."""
+        return self.base is not None and self.base.word_embeddings == "external"
 
 
 def manifest_digest(manifest: Manifest | dict[str, Any]) -> str:
@@ -359,13 +410,148 @@ def verify_bundle(root: Path, manifest: Manifest) -> None:
         )
 
 
-def load_bundle(path: Path | str, verify: bool = True) -> Bundle:
-    """Load the bundle in ``path``; with ``verify`` check every file's sha256 and the digest."""
+def load_bundle(path: Path | str, verify: bool = True, materialize: bool = True) -> Bundle:
+    """Load the bundle in ``path``; with ``verify`` check every file's sha256 and the digest.
+
+    A source bundle (word embeddings from the base package, as kept in git) is served from its
+    materialized copy in the bundle cache (see :func:`materialized_bundle_path`), which is built
+    once when absent; ``materialize=False`` returns the source bundle itself.
+    """
     root = Path(path)
     manifest = read_manifest(root)
     if verify:
         verify_bundle(root, manifest)
+    if materialize and manifest.needs_materialization:
+        target = materialized_bundle_path(manifest)
+        if not (target / MANIFEST_NAME).is_file():
+            materialize_bundle(root, target)
+        loaded = load_bundle(target, verify=verify, materialize=False)
+        if loaded.manifest.materialized_from != manifest.bundle_sha256:
+            raise BundleIntegrityError(
+                f"cached bundle {target.name} was not materialized from this bundle"
+            )
+        return loaded
     return Bundle(root=root, manifest=manifest)
+
+
+def bundle_cache_dir() -> Path:
+    """``$DEID_BUNDLE_CACHE``, else ``$XDG_CACHE_HOME/deid_pipeline/bundles`` (``~/.cache``)."""
+    env = os.environ.get("DEID_BUNDLE_CACHE")
+    if env:
+        return Path(env)
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "deid_pipeline" / "bundles"
+
+
+def materialized_bundle_path(manifest: Manifest) -> Path:
+    """Where the materialized copy of a source bundle lives: keyed by the source digest."""
+    return bundle_cache_dir() / f"{manifest.name}-{manifest.bundle_sha256[:16]}"
+
+
+def materialize_bundle(source: Path | str, out_dir: Path | str) -> Bundle:
+    """Write a self-contained copy of a bundle into ``out_dir`` (absent or empty).
+
+    For a source bundle the word embeddings are rebuilt from the pinned base package (its file
+    sha256 and the rebuilt matrix's sha256 are both checked), the full weights are written as
+    ``model.safetensors`` and exported to ``model.onnx``; every other file is copied. A bundle
+    that is already self-contained is copied and verified. Two processes materializing the same
+    bundle at once are serialised by a lock file; the copy appears by an atomic rename.
+    """
+    import fcntl
+
+    src = Path(source)
+    out = Path(out_dir)
+    manifest = read_manifest(src)
+    verify_bundle(src, manifest)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = out.parent / f".{out.name}.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / MANIFEST_NAME).is_file():
+            existing = load_bundle(out, verify=True, materialize=False)
+            if existing.manifest.materialized_from == manifest.bundle_sha256:
+                return existing
+        if out.exists() and any(out.iterdir()):
+            raise BundleError(f"output folder {out.name!r} exists and is not empty")
+        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+        try:
+            _materialize_into(src, manifest, staging)
+            if out.exists():
+                out.rmdir()
+            staging.rename(out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return load_bundle(out, verify=True, materialize=False)
+
+
+def _materialize_into(src: Path, manifest: Manifest, staging: Path) -> None:
+    files: list[FileSpec | FileEntry] = []
+    weights = [entry for entry in manifest.files if entry.role == "weights_safetensors"]
+    for entry in manifest.files:
+        if manifest.needs_materialization and entry.role in ("weights_safetensors", "weights_onnx"):
+            continue  # rewritten below with the word embeddings
+        target = staging / entry.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src / entry.path, target)
+        files.append(entry)
+    base = manifest.base
+    if manifest.needs_materialization:
+        assert base is not None
+        if len(weights) != 1:
+            raise BundleError("a source bundle needs exactly one safetensors weights file")
+        _write_full_weights(src / weights[0].path, src, base, staging / weights[0].path)
+        files.append((weights[0].path, "weights_safetensors"))
+        base = base.model_copy(update={"word_embeddings": "included"})
+    fields = manifest.model_dump(mode="json")
+    fields.update(
+        {
+            "files": [entry.model_dump() for entry in _hash_entries(staging, files)],
+            "base": base.model_dump() if base is not None else None,
+            "materialized_from": manifest.bundle_sha256,
+            "bundle_sha256": "0" * 64,
+        }
+    )
+    draft = Manifest.model_validate(fields)
+    _write_manifest_file(
+        staging, draft.model_copy(update={"bundle_sha256": manifest_digest(draft)})
+    )
+    if manifest.needs_materialization:
+        from deid_pipeline.export import export_onnx
+
+        export_onnx(staging)
+
+
+def _write_full_weights(partial: Path, src: Path, base: BaseEncoder, out: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    from deid_pipeline import base_model
+
+    if (base.package, base.package_version, base.file) != (
+        base_model.BASE_PACKAGE,
+        base_model.BASE_PACKAGE_VERSION,
+        base_model.BASE_FILE,
+    ):
+        raise BundleError(
+            f"bundle needs base {base.package}=={base.package_version} {base.file}; this "
+            f"version of deid_pipeline reads {base_model.BASE_PACKAGE}=="
+            f"{base_model.BASE_PACKAGE_VERSION}"
+        )
+    try:
+        e5 = base_model.read_e5_file(expected_sha256=base.file_sha256)
+    except base_model.BaseModelError as error:
+        raise BundleIntegrityError(str(error)) from error
+    id_map = base_model.read_id_map(src / base.vocabulary_file)
+    if len(id_map) != base.vocabulary_size:
+        raise BundleIntegrityError("vocabulary file length differs from the manifest's")
+    embeddings = base_model.word_embeddings(e5, id_map)
+    if base_model.array_sha256(embeddings) != base.word_embeddings_sha256:
+        raise BundleIntegrityError("rebuilt word embeddings do not match the manifest's sha256")
+    state = load_file(str(partial))
+    if base.word_embeddings_tensor in state:
+        raise BundleError("a source bundle's weights must not contain the word embeddings")
+    state[base.word_embeddings_tensor] = embeddings
+    save_file(state, str(out), metadata={"format": "pt"})
 
 
 FileSpec = tuple[str, FileRole] | tuple[str, FileRole, str | None]
@@ -411,6 +597,7 @@ def write_bundle_manifest(
     default_threshold: float = 0.5,
     training: dict[str, Any] | None = None,
     created_at: dt.datetime | None = None,
+    base: BaseEncoder | None = None,
 ) -> Bundle:
     """Hash the listed files (paths relative to ``root``), write ``manifest.json`` with the
     bundle digest and return the loaded bundle."""
@@ -427,6 +614,7 @@ def write_bundle_manifest(
         "files": [entry.model_dump() for entry in _hash_entries(root, files)],
         "created_at": created_at or dt.datetime.now(dt.UTC),
         "training": training,
+        "base": base.model_dump() if base is not None else None,
         "bundle_sha256": "0" * 64,
     }
     draft = Manifest.model_validate(fields)
@@ -439,7 +627,7 @@ def add_bundle_files(root: Path | str, files: Iterable[FileSpec | FileEntry]) ->
     """Add (or re-hash, when the path is already listed) files of a verified bundle and rewrite
     its manifest with the new digest. Used by the ONNX export and TensorRT plan builds."""
     root = Path(root)
-    bundle = load_bundle(root, verify=True)
+    bundle = load_bundle(root, verify=True, materialize=False)
     new_entries = {entry.path: entry for entry in _hash_entries(root, files)}
     kept = [entry for entry in bundle.manifest.files if entry.path not in new_entries]
     merged = sorted([*kept, *new_entries.values()], key=lambda entry: entry.path)
@@ -593,6 +781,8 @@ def bundle_info(bundle: Bundle) -> dict[str, Any]:
         "backends": backends,
         "tensorrt_gpus": sorted({e.gpu for e in manifest.files if e.gpu}),
         "files": files,
+        "base": manifest.base.model_dump() if manifest.base is not None else None,
+        "materialized_from": manifest.materialized_from,
         "training": manifest.training,
     }
 
@@ -626,14 +816,33 @@ def cmd_bundle_wrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bundle_materialize(args: argparse.Namespace) -> int:
+    """``bundle materialize BUNDLE OUT``: a self-contained copy (all weights, ONNX, manifest)."""
+    try:
+        bundle = materialize_bundle(args.dir, args.out_dir)
+    except BundleError as error:
+        print(f"bundle materialize failed: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps({"bundle": str(bundle.root), "bundle_sha256": bundle.sha256}))
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``bundle`` command (``info``, ``wrap``); each sets ``func(args) -> int``."""
+    """Add the ``bundle`` command (``info``, ``wrap``, ``materialize``); each sets a handler."""
     parser = subparsers.add_parser("bundle", help="inspect, verify or create model bundles")
     commands = parser.add_subparsers(dest="bundle_command", required=True)
 
     info = commands.add_parser("info", help="verify a bundle and print its summary")
     info.add_argument("dir", type=Path, help="bundle folder")
     info.set_defaults(handler=cmd_bundle_info)
+
+    materialize = commands.add_parser(
+        "materialize",
+        help="write a self-contained copy (word embeddings from the base package, ONNX)",
+    )
+    materialize.add_argument("dir", type=Path, help="bundle folder (e.g. the one in git)")
+    materialize.add_argument("out_dir", type=Path, help="new folder (must be empty or absent)")
+    materialize.set_defaults(handler=cmd_bundle_materialize)
 
     wrap = commands.add_parser("wrap", help="wrap a local HF token-classification checkpoint")
     wrap.add_argument("hf_dir", type=Path, help="HF checkpoint folder (config.json, safetensors)")

