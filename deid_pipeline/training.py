@@ -559,6 +559,27 @@ def compute_loss(
     return loss
 
 
+#: Batches are formed inside chunks of this many batches sorted by window length, so a batch
+#: pads little, and the batches are then shuffled.
+LENGTH_SORT_CHUNK_BATCHES = 50
+
+
+def _epoch_order(rng: np.random.Generator, lengths: np.ndarray, batch_size: int) -> np.ndarray:
+    """One epoch's example order: consecutive ``batch_size`` slices are batches of windows of
+    similar length (less padding, less compute), in random order; a short batch comes last."""
+    permutation = rng.permutation(len(lengths))
+    chunk = batch_size * LENGTH_SORT_CHUNK_BATCHES
+    arranged = np.concatenate(
+        [
+            part[np.argsort(lengths[part], kind="stable")]
+            for part in np.array_split(permutation, max(1, math.ceil(len(lengths) / chunk)))
+        ]
+    )
+    full = len(arranged) // batch_size
+    batches = arranged[: full * batch_size].reshape(full, batch_size)[rng.permutation(full)]
+    return np.concatenate([batches.reshape(-1), arranged[full * batch_size :]])
+
+
 def train_model(
     model: TwoHeadTokenClassifier,
     windows: Sequence[TrainingWindow],
@@ -605,7 +626,8 @@ def train_model(
     step = 0
     examples = 0
     elapsed_before = 0.0
-    order = rng.permutation(len(pool))
+    lengths = np.array([len(window.input_ids) for window in pool])
+    order = _epoch_order(rng, lengths, config.batch_size)
     position = 0
     if checkpoint is not None and checkpoint.is_file():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
@@ -652,7 +674,7 @@ def train_model(
 
     while step < planned:
         if position >= len(order):
-            order = rng.permutation(len(pool))
+            order = _epoch_order(rng, lengths, config.batch_size)
             position = 0
         now = time.perf_counter()
         if config.time_budget_seconds is not None and now - started >= config.time_budget_seconds:
