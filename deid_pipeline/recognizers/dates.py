@@ -27,6 +27,7 @@ too easily a decimal number: it is only used to grow a date span someone else fo
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -276,8 +277,20 @@ def _check(kind: Kind, match: re.Match[str], text: str) -> tuple[bool, float] | 
     return groups["sep"] != ".", 0.6
 
 
+def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    result: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if result and start <= result[-1][1]:
+            result[-1] = (result[-1][0], max(result[-1][1], end))
+        elif start < end:
+            result.append((start, end))
+    return result
+
+
 def _overlaps(start: int, end: int, ranges: Sequence[tuple[int, int]]) -> bool:
-    return any(s < end and start < e for s, e in ranges)
+    """Whether ``[start, end)`` overlaps one of the sorted, disjoint ``ranges``."""
+    index = bisect.bisect_left(ranges, (end, end))
+    return index > 0 and ranges[index - 1][1] > start
 
 
 def _is_weak(kind: Kind, match: re.Match[str]) -> bool:
@@ -313,7 +326,7 @@ def find_date_expressions(
     year) that touches one is no date ("VAS 7/10", "1/2 tablet", "1-2000 mg", "Apgar 8/9/10");
     a date with a four-digit year or a month name stays a date whatever touches it.
     """
-    guarded = sorted(protected)
+    guarded = _merged(protected)
     found: list[DateExpression] = []
     for start, end, kind, match in _candidates(text):
         verdict = _check(kind, match, text)
@@ -324,9 +337,11 @@ def find_date_expressions(
             continue
         found.append(DateExpression(start, end, kind, standalone, score))
     found.sort(key=lambda e: (-(e.end - e.start), e.start, not e.standalone))
-    kept: list[DateExpression] = []
+    kept: list[DateExpression] = []  # disjoint, sorted by start
+    kept_ranges: list[tuple[int, int]] = []
     for expression in found:
-        if not any(k.start < expression.end and expression.start < k.end for k in kept):
-            kept.append(expression)
-    kept.sort(key=lambda e: e.start)
+        if not _overlaps(expression.start, expression.end, kept_ranges):
+            index = bisect.bisect_left(kept_ranges, (expression.start, expression.end))
+            kept.insert(index, expression)
+            kept_ranges.insert(index, (expression.start, expression.end))
     return kept

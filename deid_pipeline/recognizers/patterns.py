@@ -31,6 +31,7 @@ from typing import Final
 from deid_pipeline.recognizers.dates import (
     DUTCH_MONTHS,
     DUTCH_WEEKDAYS,
+    DateExpression,
     find_date_expressions,
     is_valid_calendar_date,
     month_number,
@@ -352,17 +353,22 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
 
 
 def find_pattern_spans(
-    text: str, *, protected: Sequence[tuple[int, int]] | None = None
+    text: str,
+    *,
+    protected: Sequence[tuple[int, int]] | None = None,
+    dates: Sequence[DateExpression] | None = None,
 ) -> list[Span]:
     """All pattern matches in ``text`` as sorted, disjoint spans with ``source="pattern"``.
 
     Dates are the standalone expressions of :func:`~deid_pipeline.recognizers.dates.
     find_date_expressions`; ``protected`` (the ranges of
-    :func:`~deid_pipeline.recognizers.quantities.protected_ranges`, computed when not given)
-    keeps scores, blood pressures and doses from reading as year-less dates.
+    :func:`~deid_pipeline.recognizers.quantities.protected_ranges`) keeps scores, blood
+    pressures and doses from reading as year-less dates. Either is computed when not given.
     """
-    if protected is None:
-        protected = protected_ranges(text)
+    if dates is None:
+        dates = find_date_expressions(
+            text, protected_ranges(text) if protected is None else protected
+        )
     found = [
         Span(candidate.start, candidate.end, candidate.label, candidate.score, "pattern")
         for recognizer in _RECOGNIZERS
@@ -370,7 +376,7 @@ def find_pattern_spans(
     ]
     found.extend(
         Span(expression.start, expression.end, DATE, expression.score, "pattern")
-        for expression in find_date_expressions(text, protected)
+        for expression in dates
         if expression.standalone
     )
     return resolve_overlaps(found)
