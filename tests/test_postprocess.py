@@ -60,6 +60,11 @@ MERGE_CASES = [
         [[Span(0, 7, "Address_Location:Patient", 0.8)], [Span(0, 7, AO, 0.9, "pattern")]],
         [Span(0, 7, "Address_Location:Patient", 0.9, "pattern")],
     ),
+    # a date pattern cannot tell a birth date: the model's Age_Birthdate is kept
+    (
+        [[Span(6, 10, "Age_Birthdate", 0.7)], [Span(0, 10, DATE, 0.9, "pattern")]],
+        [Span(0, 10, "Age_Birthdate", 0.9, "pattern")],
+    ),
     ([], []),
 ]
 
@@ -185,6 +190,32 @@ def test_model_spans_without_the_shape_of_their_label_are_dropped(
     assert [text[s.start : s.end] for s in result] == kept
 
 
+ANCHOR_CASES = [
+    # (text, model spans, anchor (metadata) spans, substrings kept)
+    ("gezien met piet de vries", [("piet", NP)], ["de vries"], ["piet"]),
+    ("gezien met piet  de vries", [("piet", NP)], ["piet  de"], ["piet"]),
+    ("de vries en piet", [("piet", NP)], ["de vries"], []),
+    ("de vries piet", [("piet", NP)], ["de vries"], ["piet"]),
+    ("piet, de vries", [("piet", NP)], ["de vries"], []),
+    ("bekend met glaucoom", [("glaucoom", NP)], [], []),
+]
+
+
+@pytest.mark.parametrize(("text", "found", "anchors", "kept"), ANCHOR_CASES)
+def test_shape_filter_keeps_runs_next_to_metadata(
+    text: str, found: list[tuple[str, str]], anchors: list[str], kept: list[str]
+) -> None:
+    from deid_pipeline.postprocess import drop_shapeless_model_spans
+
+    spans = [Span(text.index(part), text.index(part) + len(part), label) for part, label in found]
+    anchor_spans = [
+        Span(text.index(part), text.index(part) + len(part), NP, 1.0, "metadata")
+        for part in anchors
+    ]
+    result = drop_shapeless_model_spans(text, spans, anchors=anchor_spans)
+    assert [text[s.start : s.end] for s in result] == kept
+
+
 def test_shape_filter_is_a_postprocess_option_and_never_touches_recognizer_spans() -> None:
     text = "glaucoom, gezien op 03-03-2024"
     note = Note.model_validate({"note_id": "n1", "text": text})
@@ -203,7 +234,12 @@ def test_shape_filter_keeps_a_subset_independent_of_order(data: st.DataObject) -
     bounds = st.tuples(st.integers(0, len(text) - 1), st.integers(1, len(text)))
     raw = data.draw(st.lists(bounds, max_size=6))
     spans = [
-        Span(start, end, data.draw(st.sampled_from(DEFAULT_ENTITY_LABELS)))
+        Span(
+            start,
+            end,
+            data.draw(st.sampled_from(DEFAULT_ENTITY_LABELS)),
+            data.draw(st.sampled_from([0.5, 0.9])),
+        )
         for start, end in raw
         if start < end
     ]
