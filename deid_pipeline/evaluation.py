@@ -1,9 +1,13 @@
 """Entity- and character-level evaluation of predicted PHI spans against gold annotations.
 
 Inputs are JSON lines. Gold: ``{"note_id", "text", "spans": [{"start", "end", "label"}],
-"locale"?}`` (as written by :mod:`deid_pipeline.synth`). Predictions: the ``deidentify`` CLI
-output ``{"note_id", "deid_text", "spans": [{"start", "end", "label", "score", "source"}]}``;
-only ``note_id`` and ``spans`` are read.
+"locale"?}`` (as written by :mod:`deid_pipeline.synth`), optionally with non-PHI annotations,
+one list of ``{"start", "end"}`` per kind: ``quantities`` (number plus unit, dose, lab value,
+vital sign, score, clock time), ``field_labels`` (field labels, section titles, table
+headers), ``sentence_initial`` (capitalised ordinary words that open a sentence or line) and
+``codes`` (ICD-10, ATC, SNOMED ids, gene variants). Predictions: the ``deidentify`` CLI output
+``{"note_id", "deid_text", "spans": [{"start", "end", "label", "score", "source"}]}``; only
+``note_id`` and ``spans`` are read.
 
 Metrics
 -------
@@ -22,8 +26,21 @@ Metrics
   - clean documents: share of documents whose every gold PHI character is covered (a document
     without gold PHI is clean by definition; ``documents_with_phi`` says how many had any).
 
-Breakdowns: per label (entity level), per locale (when gold lines carry ``locale``) and by note
-length (``<= 10,000`` vs ``> 10,000`` characters) for the character metrics.
+* **PHI span coverage** (per label): a gold span is *fully covered* when all its
+  non-whitespace characters lie inside predicted spans (of any label), *partly covered* when
+  some do (a date left half visible, an identifier without its prefix, a street without its
+  house number), *missed* when none do.
+* **Non-PHI annotations** (per kind), the over-redaction failures that matter to researchers:
+
+  - intact share: share of annotations that no predicted span overlaps at all (the headline
+    figure for quantities and codes: a dose with its unit redacted is lost);
+  - redaction rate: share of their non-whitespace characters inside predicted spans (the
+    headline figure for field labels and sentence-initial words);
+  - ``predicted_labels``: how many predicted spans of each label overlap one of them.
+
+Breakdowns: per label (entity level and coverage), and per locale (when gold lines carry
+``locale``) and by note length (``<= 10,000`` vs ``> 10,000`` characters) for everything else:
+entity scores, character figures, coverage and non-PHI annotations.
 
 Gold notes without a prediction line count as "nothing predicted" and are reported; prediction
 lines without a gold note are reported and otherwise ignored. Nothing in a report, a log line or
@@ -52,6 +69,12 @@ SHORT_BUCKET = "<=10000"
 LONG_BUCKET = ">10000"
 #: How many missing / unexpected note ids a report lists (the counts are always complete).
 MAX_LISTED_IDS = 20
+QUANTITIES = "quantities"
+FIELD_LABELS = "field_labels"
+SENTENCE_INITIAL = "sentence_initial"
+CODES = "codes"
+#: Non-PHI annotation kinds read from gold lines (see the module docstring).
+ANNOTATION_KINDS: tuple[str, ...] = (QUANTITIES, FIELD_LABELS, SENTENCE_INITIAL, CODES)
 
 
 class EvaluationInputError(ValueError):
@@ -120,14 +143,51 @@ class CharacterScores(BaseModel):
     non_phi_redaction_rate: float | None
 
 
+class CoverageScores(BaseModel):
+    """How completely gold PHI spans are covered by predicted spans (non-whitespace chars)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spans: int
+    fully_covered: int
+    partly_covered: int
+    missed: int
+    fully_covered_share: float | None
+    partly_covered_share: float | None
+    missed_share: float | None
+    chars: int
+    chars_covered: int
+    char_recall: float | None
+
+
+class AnnotationScores(BaseModel):
+    """What predictions did to one kind of non-PHI annotation (quantities, field labels ...).
+
+    ``documents`` counts gold lines that carry this kind at all (older gold files do not).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    documents: int
+    items: int
+    items_intact: int
+    intact_share: float | None
+    chars: int
+    chars_redacted: int
+    redaction_rate: float | None
+    predicted_labels: dict[str, int]
+
+
 class GroupScores(BaseModel):
-    """Overall entity scores and character figures for one group of notes (a locale)."""
+    """All figures for one group of notes (a locale or a length bucket)."""
 
     model_config = ConfigDict(frozen=True)
 
     exact: Scores
     overlap: Scores
     characters: CharacterScores
+    coverage: CoverageScores
+    annotations: dict[str, AnnotationScores]
 
 
 class EvaluationReport(BaseModel):
@@ -145,8 +205,11 @@ class EvaluationReport(BaseModel):
     exact: MatchScores
     overlap: MatchScores
     characters: CharacterScores
+    coverage: CoverageScores
+    coverage_per_label: dict[str, CoverageScores]
+    annotations: dict[str, AnnotationScores]
     by_locale: dict[str, GroupScores]
-    by_length: dict[str, CharacterScores]
+    by_length: dict[str, GroupScores]
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,10 +274,82 @@ class _CharCounts:
 
 
 @dataclass
+class _CoverageCounts:
+    spans: int = 0
+    fully: int = 0
+    partly: int = 0
+    missed: int = 0
+    chars: int = 0
+    covered: int = 0
+
+    def add(self, chars: int, covered: int, touched: bool) -> None:
+        self.spans += 1
+        self.chars += chars
+        self.covered += covered
+        if covered == chars and (chars > 0 or touched):
+            self.fully += 1
+        elif covered > 0 or touched:
+            self.partly += 1
+        else:
+            self.missed += 1
+
+    def scores(self) -> CoverageScores:
+        return CoverageScores(
+            spans=self.spans,
+            fully_covered=self.fully,
+            partly_covered=self.partly,
+            missed=self.missed,
+            fully_covered_share=_ratio(self.fully, self.spans),
+            partly_covered_share=_ratio(self.partly, self.spans),
+            missed_share=_ratio(self.missed, self.spans),
+            chars=self.chars,
+            chars_covered=self.covered,
+            char_recall=_ratio(self.covered, self.chars),
+        )
+
+
+@dataclass
+class _AnnotationCounts:
+    documents: int = 0
+    items: int = 0
+    intact: int = 0
+    chars: int = 0
+    redacted: int = 0
+    labels: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def scores(self) -> AnnotationScores:
+        return AnnotationScores(
+            documents=self.documents,
+            items=self.items,
+            items_intact=self.intact,
+            intact_share=_ratio(self.intact, self.items),
+            chars=self.chars,
+            chars_redacted=self.redacted,
+            redaction_rate=_ratio(self.redacted, self.chars),
+            predicted_labels=dict(sorted(self.labels.items(), key=lambda kv: (-kv[1], kv[0]))),
+        )
+
+
+def _annotation_table() -> dict[str, _AnnotationCounts]:
+    return {kind: _AnnotationCounts() for kind in ANNOTATION_KINDS}
+
+
+@dataclass
 class _Group:
     exact: _Counts = field(default_factory=_Counts)
     overlap: _Counts = field(default_factory=_Counts)
     chars: _CharCounts = field(default_factory=_CharCounts)
+    coverage: _CoverageCounts = field(default_factory=_CoverageCounts)
+    annotations: dict[str, _AnnotationCounts] = field(default_factory=_annotation_table)
+
+    def scores(self) -> GroupScores:
+        return GroupScores(
+            exact=self.exact.scores(),
+            overlap=self.overlap.scores(),
+            characters=self.chars.scores(),
+            coverage=self.coverage.scores(),
+            annotations={kind: counts.scores() for kind, counts in self.annotations.items()},
+        )
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
@@ -256,6 +391,33 @@ def _parse_spans(raw: Any, note_id: str, kind: str, text_length: int | None) -> 
             )
         spans.append(_SimpleSpan(start, end, label))
     return spans
+
+
+def _parse_ranges(
+    raw: Any, note_id: str, kind: str, text_length: int
+) -> list[tuple[int, int]] | None:
+    """A gold line's ``kind`` annotations as ``(start, end)`` pairs; ``None`` when absent."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise EvaluationInputError(f"gold note {note_id}: {kind} is not a list")
+    ranges: list[tuple[int, int]] = []
+    for position, item in enumerate(raw):
+        try:
+            start, end = (item["start"], item["end"]) if isinstance(item, Mapping) else item
+        except (KeyError, TypeError, ValueError):
+            raise EvaluationInputError(
+                f"gold note {note_id}: {kind} item {position} lacks start or end"
+            ) from None
+        if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool):
+            raise EvaluationInputError(f"gold note {note_id}: {kind} item {position} bad types")
+        if not 0 <= start < end <= text_length:
+            raise EvaluationInputError(
+                f"gold note {note_id}: {kind} item {position} [{start}, {end}) outside text of "
+                f"length {text_length}"
+            )
+        ranges.append((start, end))
+    return ranges
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,27 +469,109 @@ def _overlap_matches(gold: Sequence[_SimpleSpan], pred: Sequence[_SimpleSpan]) -
     return sum(augment(i, [False] * len(pred)) for i in range(len(gold)) if neighbours[i])
 
 
+class _NoteMasks:
+    """Character masks of one note and prefix sums for counting inside ``[start, end)``."""
+
+    __slots__ = ("counts", "pred_cum", "pred_visible_cum", "visible_cum")
+
+    def __init__(self, text: str, gold: Sequence[_SimpleSpan], pred: Sequence[_SimpleSpan]) -> None:
+        length = len(text)
+        gold_mask = np.zeros(length, dtype=bool)
+        pred_mask = np.zeros(length, dtype=bool)
+        for span in gold:
+            gold_mask[span.start : span.end] = True
+        for span in pred:
+            pred_mask[span.start : span.end] = True
+        # str.isspace covers Unicode spaces (NBSP, U+2009 ...) that clinical exports contain.
+        visible = np.fromiter((not char.isspace() for char in text), dtype=bool, count=length)
+        phi = gold_mask & visible
+        non_phi = ~gold_mask & visible
+        #: (PHI chars, PHI chars covered, non-PHI chars, non-PHI chars redacted), non-whitespace
+        self.counts = (
+            int(phi.sum()),
+            int((phi & pred_mask).sum()),
+            int(non_phi.sum()),
+            int((non_phi & pred_mask).sum()),
+        )
+        zero = np.zeros(1, dtype=np.int64)
+        self.pred_cum = np.concatenate([zero, np.cumsum(pred_mask, dtype=np.int64)])
+        self.visible_cum = np.concatenate([zero, np.cumsum(visible, dtype=np.int64)])
+        self.pred_visible_cum = np.concatenate(
+            [zero, np.cumsum(pred_mask & visible, dtype=np.int64)]
+        )
+
+    def inside(
+        self, starts: np.ndarray, ends: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per range: predicted chars, visible chars, visible predicted chars."""
+        return (
+            self.pred_cum[ends] - self.pred_cum[starts],
+            self.visible_cum[ends] - self.visible_cum[starts],
+            self.pred_visible_cum[ends] - self.pred_visible_cum[starts],
+        )
+
+
 def _char_counts(
     text: str, gold: Sequence[_SimpleSpan], pred: Sequence[_SimpleSpan]
 ) -> tuple[int, int, int, int]:
     """(PHI chars, PHI chars covered, non-PHI chars, non-PHI chars redacted), non-whitespace."""
-    length = len(text)
-    gold_mask = np.zeros(length, dtype=bool)
-    pred_mask = np.zeros(length, dtype=bool)
-    for span in gold:
-        gold_mask[span.start : span.end] = True
+    return _NoteMasks(text, gold, pred).counts
+
+
+def _add_coverage(
+    masks: _NoteMasks,
+    gold: Sequence[_SimpleSpan],
+    targets: Iterable[_CoverageCounts],
+    per_label: Mapping[str, _CoverageCounts],
+) -> None:
+    """Count each gold span as fully covered, partly covered or missed."""
+    if not gold:
+        return
+    starts = np.array([span.start for span in gold], dtype=np.int64)
+    ends = np.array([span.end for span in gold], dtype=np.int64)
+    touched, chars, covered = masks.inside(starts, ends)
+    groups = list(targets)
+    for index, span in enumerate(gold):
+        values = (int(chars[index]), int(covered[index]), bool(touched[index] > 0))
+        per_label[span.label].add(*values)
+        for group in groups:
+            group.add(*values)
+
+
+def _add_annotations(
+    masks: _NoteMasks,
+    kind: str,
+    ranges: Sequence[tuple[int, int]],
+    pred: Sequence[_SimpleSpan],
+    targets: Iterable[_AnnotationCounts],
+) -> None:
+    """Count intact annotations, redacted characters and the labels that overlap them."""
+    groups = list(targets)
+    for group in groups:
+        group.documents += 1
+    if not ranges:
+        return
+    ordered = sorted(ranges)
+    starts = np.array([start for start, _ in ordered], dtype=np.int64)
+    ends = np.array([end for _, end in ordered], dtype=np.int64)
+    touched, chars, redacted = masks.inside(starts, ends)
+    items, intact = len(ordered), int((touched == 0).sum())
+    visible, hidden = int(chars.sum()), int(redacted.sum())
+    # A predicted span overlaps some annotation when one starts before the span's end and
+    # the running maximum of annotation ends before that point passes the span's start.
+    running_end = np.maximum.accumulate(ends)
+    labels: dict[str, int] = defaultdict(int)
     for span in pred:
-        pred_mask[span.start : span.end] = True
-    # str.isspace covers Unicode spaces (NBSP, U+2009 ...) that clinical exports contain.
-    visible = np.fromiter((not char.isspace() for char in text), dtype=bool, count=length)
-    phi = gold_mask & visible
-    non_phi = ~gold_mask & visible
-    return (
-        int(phi.sum()),
-        int((phi & pred_mask).sum()),
-        int(non_phi.sum()),
-        int((non_phi & pred_mask).sum()),
-    )
+        index = int(np.searchsorted(starts, span.end, side="left"))
+        if index > 0 and running_end[index - 1] > span.start:
+            labels[span.label] += 1
+    for group in groups:
+        group.items += items
+        group.intact += intact
+        group.chars += visible
+        group.redacted += hidden
+        for label, count in labels.items():
+            group.labels[label] += count
 
 
 def _by_label(spans: Iterable[_SimpleSpan]) -> dict[str, list[_SimpleSpan]]:
@@ -365,9 +609,10 @@ def evaluate(
 
     exact_by_label: dict[str, _Counts] = defaultdict(_Counts)
     overlap_by_label: dict[str, _Counts] = defaultdict(_Counts)
+    coverage_by_label: dict[str, _CoverageCounts] = defaultdict(_CoverageCounts)
     total = _Group()
     by_locale: dict[str, _Group] = defaultdict(_Group)
-    by_length: dict[str, _CharCounts] = {SHORT_BUCKET: _CharCounts(), LONG_BUCKET: _CharCounts()}
+    by_length: dict[str, _Group] = {SHORT_BUCKET: _Group(), LONG_BUCKET: _Group()}
     seen: set[str] = set()
     missing: list[str] = []
     gold_span_count = 0
@@ -390,8 +635,13 @@ def evaluate(
         gold_span_count += len(gold_spans)
         pred_span_count += len(pred_spans)
 
+        annotations = {
+            kind: _parse_ranges(line.get(kind), note_id, kind, len(text))
+            for kind in ANNOTATION_KINDS
+        }
+
         locale = line.get("locale")
-        groups = [total]
+        groups = [total, by_length[LONG_BUCKET if len(text) > LONG_NOTE_CHARS else SHORT_BUCKET]]
         if isinstance(locale, str) and locale:
             groups.append(by_locale[locale])
 
@@ -406,10 +656,14 @@ def evaluate(
                 group.exact.add(exact_tp, len(p) - exact_tp, len(g) - exact_tp)
                 group.overlap.add(overlap_tp, len(p) - overlap_tp, len(g) - overlap_tp)
 
-        counts = _char_counts(text, gold_spans, pred_spans)
+        masks = _NoteMasks(text, gold_spans, pred_spans)
         for group in groups:
-            group.chars.add(*counts)
-        by_length[LONG_BUCKET if len(text) > LONG_NOTE_CHARS else SHORT_BUCKET].add(*counts)
+            group.chars.add(*masks.counts)
+        _add_coverage(masks, gold_spans, (group.coverage for group in groups), coverage_by_label)
+        for kind, ranges in annotations.items():
+            if ranges is not None:
+                targets = (group.annotations[kind] for group in groups)
+                _add_annotations(masks, kind, ranges, pred_spans, targets)
 
     unexpected = sorted(set(predictions) - seen)
     labels = _label_order(exact_by_label)
@@ -430,15 +684,13 @@ def evaluate(
             per_label={label: overlap_by_label[label].scores() for label in labels},
         ),
         characters=total.chars.scores(),
-        by_locale={
-            locale: GroupScores(
-                exact=group.exact.scores(),
-                overlap=group.overlap.scores(),
-                characters=group.chars.scores(),
-            )
-            for locale, group in sorted(by_locale.items())
+        coverage=total.coverage.scores(),
+        coverage_per_label={
+            label: coverage_by_label[label].scores() for label in _label_order(coverage_by_label)
         },
-        by_length={bucket: counts.scores() for bucket, counts in by_length.items()},
+        annotations={kind: counts.scores() for kind, counts in total.annotations.items()},
+        by_locale={locale: group.scores() for locale, group in sorted(by_locale.items())},
+        by_length={bucket: group.scores() for bucket, group in by_length.items()},
     )
 
 
@@ -483,30 +735,99 @@ def _char_row(name: str, chars: CharacterScores) -> list[str]:
     ]
 
 
+def _coverage_row(name: str, coverage: CoverageScores) -> list[str]:
+    return [
+        name,
+        str(coverage.spans),
+        _fmt(coverage.fully_covered_share),
+        _fmt(coverage.partly_covered_share),
+        _fmt(coverage.missed_share),
+        _fmt(coverage.char_recall),
+    ]
+
+
+def _annotation_row(name: str, scores: AnnotationScores) -> list[str]:
+    top = ", ".join(
+        f"{label} {count}" for label, count in list(scores.predicted_labels.items())[:3]
+    )
+    return [
+        name,
+        str(scores.items),
+        _fmt(scores.intact_share),
+        str(scores.chars),
+        _fmt(scores.redaction_rate),
+        top or "-",
+    ]
+
+
+def _groups(report: EvaluationReport) -> list[tuple[str, GroupScores]]:
+    return [(f"length {bucket}", group) for bucket, group in report.by_length.items()] + [
+        (f"locale {locale}", group) for locale, group in report.by_locale.items()
+    ]
+
+
+def headline(report: EvaluationReport) -> dict[str, float | None]:
+    """The figures a run is judged by, in one flat mapping (figures only).
+
+    PHI recall (characters), non-PHI redaction rate, entity F1 (overlap), share of fully clean
+    documents, share of gold PHI spans only partly covered, quantities and codes left intact,
+    and the redaction rates of field labels and sentence-initial words.
+    """
+    annotations = report.annotations
+    return {
+        "phi_recall": report.characters.phi_recall,
+        "non_phi_redaction_rate": report.characters.non_phi_redaction_rate,
+        "entity_f1_overlap": report.overlap.overall.f1,
+        "clean_document_share": report.characters.clean_document_share,
+        "phi_spans_partly_covered": report.coverage.partly_covered_share,
+        "quantities_intact": annotations[QUANTITIES].intact_share,
+        "codes_intact": annotations[CODES].intact_share,
+        "field_labels_redacted": annotations[FIELD_LABELS].redaction_rate,
+        "sentence_initial_redacted": annotations[SENTENCE_INITIAL].redaction_rate,
+    }
+
+
 def format_report(report: EvaluationReport) -> str:
     """Render a report as readable plain-text tables (figures and label names only)."""
     score_header = ["label", "support", "tp", "fp", "fn", "precision", "recall", "f1"]
     char_header = ["group", "docs", "phi_chars", "phi_recall", "non_phi_redacted", "clean_docs"]
+    coverage_header = ["label", "spans", "fully", "partly", "missed", "char_recall"]
+    annotation_header = ["kind", "items", "intact", "chars", "redacted", "top predicted labels"]
     out = [
         f"documents: {report.documents}  gold spans: {report.gold_spans}  "
         f"predicted spans: {report.predicted_spans}",
         f"gold notes without prediction: {report.missing_predictions}  "
         f"predictions without gold note: {report.unexpected_predictions}",
+        "",
+        "Headline",
+        *(f"  {name}: {_fmt(value)}" for name, value in headline(report).items()),
     ]
     for title, scores in (("exact", report.exact), ("overlap", report.overlap)):
         rows = [_score_row("ALL (micro)", scores.overall)]
         rows += [_score_row(label, s) for label, s in scores.per_label.items()]
         out += ["", f"Entity level, {title} match", *_table(score_header, rows)]
     char_rows = [_char_row("all", report.characters)]
-    char_rows += [_char_row(f"length {bucket}", c) for bucket, c in report.by_length.items()]
-    char_rows += [_char_row(f"locale {loc}", g.characters) for loc, g in report.by_locale.items()]
+    char_rows += [_char_row(name, group.characters) for name, group in _groups(report)]
     out += ["", "Character level (non-whitespace)", *_table(char_header, char_rows)]
-    if report.by_locale:
-        rows = []
-        for locale, group in report.by_locale.items():
-            rows.append(_score_row(f"{locale} exact", group.exact))
-            rows.append(_score_row(f"{locale} overlap", group.overlap))
-        out += ["", "Entity level per locale", *_table(["locale", *score_header[1:]], rows)]
+    coverage_rows = [_coverage_row("ALL", report.coverage)]
+    coverage_rows += [_coverage_row(label, c) for label, c in report.coverage_per_label.items()]
+    coverage_rows += [_coverage_row(name, group.coverage) for name, group in _groups(report)]
+    out += ["", "PHI span coverage (share of gold spans)", *_table(coverage_header, coverage_rows)]
+    annotation_rows = [_annotation_row(kind, a) for kind, a in report.annotations.items()]
+    for name, group in _groups(report):
+        annotation_rows += [
+            _annotation_row(f"{kind}, {name}", a) for kind, a in group.annotations.items()
+        ]
+    out += [
+        "",
+        "Non-PHI annotations (intact: share untouched; redacted: share of their characters)",
+        *_table(annotation_header, annotation_rows),
+    ]
+    rows = []
+    for name, group in _groups(report):
+        rows.append(_score_row(f"{name} exact", group.exact))
+        rows.append(_score_row(f"{name} overlap", group.overlap))
+    out += ["", "Entity level per length and locale", *_table(["group", *score_header[1:]], rows)]
     if report.missing_prediction_ids:
         out += [
             "",

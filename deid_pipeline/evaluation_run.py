@@ -1,8 +1,11 @@
 """Held-out evaluation of a bundle on the synthetic corpus: ``make evaluate``.
 
-Generates the held-out split (phrasings and values never seen in training), runs the
-``deidentify`` command twice (notes without metadata, then with it), scores both runs with
-``evaluate`` and writes the reports next to the inputs. Prints figures only.
+Generates the held-out split (phrasings, values, field labels and ordinary words never seen
+in training), runs the ``deidentify`` command twice (notes without metadata, then with it),
+scores both runs with ``evaluate`` and writes the reports next to the inputs, plus
+``summary.json`` with the headline figures of both settings (PHI recall, entity F1, clean
+documents, partly covered PHI spans, quantities and codes left intact, field labels and
+sentence-initial words redacted). Prints figures only.
 
     python -m deid_pipeline.evaluation_run --out build/eval [--notes 1000] [--bundle DIR]
 """
@@ -15,7 +18,7 @@ import sys
 from pathlib import Path
 
 from deid_pipeline.cli import main as cli_main
-from deid_pipeline.evaluation import EvaluationReport, evaluate_files, format_report
+from deid_pipeline.evaluation import EvaluationReport, evaluate_files, format_report, headline
 from deid_pipeline.synth import generate_notes, gold_record
 
 
@@ -55,6 +58,8 @@ def run_heldout_evaluation(
         report = evaluate_files(gold, predictions)
         (out_dir / f"report_{setting}.json").write_text(report.model_dump_json(indent=2))
         reports[setting] = report
+    summary = {setting: headline(report) for setting, report in reports.items()}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return reports
 
 
@@ -72,6 +77,13 @@ def main() -> int:
     for setting, report in reports.items():
         sys.stdout.write(f"\n=== held-out split, {setting.replace('_', ' ')} ===\n")
         sys.stdout.write(format_report(report))
+    sys.stdout.write("\n=== headline (held-out) ===\n")
+    for setting, report in reports.items():
+        figures = "  ".join(
+            f"{name}={'-' if value is None else f'{value:.4f}'}"
+            for name, value in headline(report).items()
+        )
+        sys.stdout.write(f"{setting}: {figures}\n")
     sys.stdout.write(f"\nreports and predictions in {args.out}\n")
     return 0
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deid_pipeline.evaluation import (
+    ANNOTATION_KINDS,
     LONG_BUCKET,
     SHORT_BUCKET,
     EvaluationInputError,
@@ -20,6 +21,7 @@ from deid_pipeline.evaluation import (
     _SimpleSpan,
     evaluate,
     format_report,
+    headline,
     register,
 )
 
@@ -141,10 +143,12 @@ def test_locale_and_length_breakdowns() -> None:
     assert report.by_locale["nl-NL"].exact.recall == 1.0
     assert report.by_locale["nl-BE"].exact.recall == 0.0
     assert report.by_locale["nl-BE"].characters.phi_recall == 0.0
-    assert report.by_length[LONG_BUCKET].documents == 1
-    assert report.by_length[LONG_BUCKET].phi_recall == 0.0
-    assert report.by_length[SHORT_BUCKET].documents == 2
-    assert report.by_length[SHORT_BUCKET].phi_recall == 1.0
+    assert report.by_length[LONG_BUCKET].characters.documents == 1
+    assert report.by_length[LONG_BUCKET].characters.phi_recall == 0.0
+    assert report.by_length[LONG_BUCKET].overlap.recall == 0.0
+    assert report.by_length[SHORT_BUCKET].characters.documents == 2
+    assert report.by_length[SHORT_BUCKET].characters.phi_recall == 1.0
+    assert report.by_length[SHORT_BUCKET].overlap.f1 == 1.0
 
 
 def test_undefined_ratios_are_none() -> None:
@@ -152,7 +156,7 @@ def test_undefined_ratios_are_none() -> None:
     assert report.exact.overall.precision is None
     assert report.exact.overall.recall is None
     assert report.characters.phi_recall is None
-    assert report.by_length[LONG_BUCKET].phi_recall is None
+    assert report.by_length[LONG_BUCKET].characters.phi_recall is None
     format_report(report)  # renders "-" rather than failing
 
 
@@ -173,6 +177,158 @@ def test_undefined_ratios_are_none() -> None:
 def test_bad_input_raises_without_text(gold: list, pred: list, fragment: str) -> None:
     with pytest.raises(EvaluationInputError) as info:
         evaluate(gold, pred)
+    assert fragment in str(info.value)
+    assert "Jansen" not in str(info.value)
+
+
+# ---------------------------------------------------------------- non-PHI annotations and coverage
+
+# Synthetic. "Beleid" [0, 6) is a field label, "Jan Jansen" [8, 18) the patient, "500 mg" [25, 31)
+# and "14:30" [35, 40) quantities, "Gisteren" [42, 50) a sentence-initial word. 58 characters.
+NOTE = "Beleid: Jan Jansen kreeg 500 mg om 14:30. Gisteren rustig."
+NOTE_NAME = {"start": 8, "end": 18, "label": "Name:Patient"}
+NOTE_ANNOTATIONS = {
+    "quantities": [{"start": 25, "end": 31}, {"start": 35, "end": 40}],
+    "field_labels": [{"start": 0, "end": 6}],
+    "sentence_initial": [{"start": 42, "end": 50}],
+}
+
+
+def annotated_line(note_id: str = "a1", **extra: object) -> dict:
+    return gold_line(note_id, [NOTE_NAME], text=NOTE, **NOTE_ANNOTATIONS, **extra)
+
+
+def test_annotation_figures_worked_by_hand() -> None:
+    pred = [
+        NOTE_NAME,
+        {"start": 35, "end": 40, "label": "Date"},  # the clock time
+        {"start": 0, "end": 3, "label": "Name:Other"},  # "Bel" of the field label
+        {"start": 42, "end": 46, "label": "Name:Patient"},  # "Gist" of "Gisteren"
+    ]
+    report = evaluate([annotated_line()], [pred_line("a1", pred)])
+    quantities = report.annotations["quantities"]
+    # 2 quantities, "500 mg" untouched, "14:30" redacted: 1 of 2 intact; 5 of 10 chars hidden.
+    assert (quantities.items, quantities.items_intact, quantities.intact_share) == (2, 1, 0.5)
+    assert (quantities.chars, quantities.chars_redacted) == (10, 5)
+    assert quantities.predicted_labels == {"Date": 1}
+    labels = report.annotations["field_labels"]
+    # "Bel" of "Beleid": 3 of 6 characters, the one label not intact.
+    assert (labels.items, labels.items_intact, labels.chars, labels.chars_redacted) == (1, 0, 6, 3)
+    assert labels.redaction_rate == 0.5
+    assert labels.predicted_labels == {"Name:Other": 1}
+    initial = report.annotations["sentence_initial"]
+    assert (initial.chars, initial.chars_redacted, initial.redaction_rate) == (8, 4, 0.5)
+    assert initial.predicted_labels == {"Name:Patient": 1}
+    # No "codes" key in the gold line: nothing measured, no ratio.
+    codes = report.annotations["codes"]
+    assert (codes.documents, codes.items, codes.intact_share) == (0, 0, None)
+    assert report.coverage.fully_covered == 1 and report.coverage.spans == 1
+    figures = headline(report)
+    assert figures["quantities_intact"] == 0.5
+    assert figures["field_labels_redacted"] == 0.5
+    assert figures["sentence_initial_redacted"] == 0.5
+    assert figures["codes_intact"] is None
+    assert figures["phi_recall"] == 1.0
+
+
+def test_nothing_predicted_leaves_every_annotation_intact() -> None:
+    report = evaluate([annotated_line()], [pred_line("a1", [])])
+    for kind in ("quantities", "field_labels", "sentence_initial"):
+        scores = report.annotations[kind]
+        assert scores.documents == 1
+        assert scores.intact_share == 1.0 and scores.redaction_rate == 0.0
+    assert report.coverage.missed == 1 and report.coverage.missed_share == 1.0
+
+
+# "(24/2)": a date without a year at [10, 14); "12-14 maart" a range (one Date span) at [19, 30).
+DATES = "Controle (24/2) en 12-14 maart."
+SHORT_DATE = {"start": 10, "end": 14, "label": "Date"}
+RANGE = {"start": 19, "end": 30, "label": "Date"}
+
+
+@pytest.mark.parametrize(
+    ("pred", "fully", "partly", "missed", "covered"),
+    [
+        ([SHORT_DATE, RANGE], 2, 0, 0, 14),
+        # only the day of "24/2", the whole range
+        ([{**SHORT_DATE, "end": 12}, RANGE], 1, 1, 0, 12),
+        # only "14 maart" of the range (a model that splits it), nothing of "24/2"
+        ([{"start": 22, "end": 30, "label": "Date"}], 0, 1, 1, 7),
+        # a wrong label still covers the characters
+        ([{**SHORT_DATE, "label": "Age_Birthdate"}], 1, 0, 1, 4),
+        ([], 0, 0, 2, 0),
+    ],
+)
+def test_phi_span_coverage_table(
+    pred: list[dict], fully: int, partly: int, missed: int, covered: int
+) -> None:
+    report = evaluate([gold_line("d1", [SHORT_DATE, RANGE], text=DATES)], [pred_line("d1", pred)])
+    coverage = report.coverage_per_label["Date"]
+    assert (coverage.fully_covered, coverage.partly_covered, coverage.missed) == (
+        fully,
+        partly,
+        missed,
+    )
+    # "24/2" has 4 visible characters, "12-14 maart" 10.
+    assert (coverage.chars, coverage.chars_covered) == (14, covered)
+    assert coverage.char_recall == pytest.approx(covered / 14)
+    assert report.coverage == coverage
+
+
+def test_annotation_breakdown_by_locale_and_length() -> None:
+    long_note = NOTE + " " + "x" * 10_000
+    gold = [
+        annotated_line("nl", locale="nl-NL"),
+        gold_line(
+            "be",
+            [NOTE_NAME],
+            text=long_note,
+            locale="nl-BE",
+            quantities=[{"start": 25, "end": 31}],
+            codes=[[51, 57]],  # [start, end] pairs are read too
+        ),
+    ]
+    pred = [
+        pred_line("nl", [NOTE_NAME]),
+        pred_line("be", [{"start": 8, "end": 31, "label": "Name:Patient"}]),
+    ]
+    report = evaluate(gold, pred)
+    nl, be = report.by_locale["nl-NL"], report.by_locale["nl-BE"]
+    assert nl.annotations["quantities"].intact_share == 1.0
+    assert be.annotations["quantities"].intact_share == 0.0
+    assert be.annotations["codes"].intact_share == 1.0
+    assert report.annotations["quantities"].items == 3
+    assert report.annotations["quantities"].items_intact == 2
+    assert report.annotations["codes"].documents == 1
+    long_group = report.by_length[LONG_BUCKET]
+    short_group = report.by_length[SHORT_BUCKET]
+    assert long_group.annotations["quantities"].items_intact == 0
+    assert short_group.annotations["quantities"].items_intact == 2
+    assert short_group.annotations["field_labels"].redaction_rate == 0.0
+    assert long_group.annotations["field_labels"].documents == 0
+    # The long note's name is covered (by one over-long span): overlap F1 1.0 in both buckets.
+    assert long_group.overlap.f1 == short_group.overlap.f1 == 1.0
+    # [8, 31) minus the name [8, 18) is " kreeg 500 mg": 10 visible non-PHI characters.
+    assert long_group.characters.non_phi_chars_redacted == 10
+    text = format_report(report)
+    for kind in ANNOTATION_KINDS:
+        assert kind in text
+    for secret in ("Jansen", "Gisteren", "Beleid"):
+        assert secret not in text
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ({"quantities": [{"start": 50, "end": 70}]}, "quantities item 0 [50, 70)"),
+        ({"field_labels": {"start": 0}}, "field_labels is not a list"),
+        ({"codes": [{"start": 1}]}, "codes item 0 lacks start or end"),
+        ({"sentence_initial": [{"start": "0", "end": 3}]}, "sentence_initial item 0 bad types"),
+    ],
+)
+def test_bad_annotations_raise_without_text(extra: dict, fragment: str) -> None:
+    with pytest.raises(EvaluationInputError) as info:
+        evaluate([gold_line("a1", [], text=NOTE, **extra)], [])
     assert fragment in str(info.value)
     assert "Jansen" not in str(info.value)
 
@@ -223,6 +379,37 @@ def test_report_invariants(case: tuple[str, list[dict], list[dict]]) -> None:
     assert perfect.exact.overall.fp == perfect.exact.overall.fn == 0
     assert perfect.characters.clean_documents == 1
     assert perfect.characters.non_phi_chars_redacted == 0
+
+
+@settings(max_examples=120, deadline=None)
+@given(_case(), st.lists(st.tuples(st.integers(0, 59), st.integers(1, 8)), max_size=5))
+def test_annotation_invariants(
+    case: tuple[str, list[dict], list[dict]], raw: list[tuple[int, int]]
+) -> None:
+    text, gold, pred = case
+    ranges = [
+        {"start": min(a, len(text) - 1), "end": min(a + n, len(text))}
+        for a, n in raw
+        if min(a, len(text) - 1) < min(a + n, len(text))
+    ]
+
+    def run(predicted: list[dict]) -> object:
+        line = gold_line("n", gold, text=text, quantities=ranges)
+        return evaluate([line], [pred_line("n", predicted)]).annotations["quantities"]
+
+    scores = run(pred)
+    assert scores.items == len(ranges)
+    assert 0 <= scores.items_intact <= scores.items
+    assert 0 <= scores.chars_redacted <= scores.chars
+    assert scores.chars == sum(
+        not text[i].isspace() for r in ranges for i in range(r["start"], r["end"])
+    )
+    assert sum(scores.predicted_labels.values()) <= len(pred)
+    untouched = run([])
+    assert untouched.items_intact == len(ranges) and untouched.chars_redacted == 0
+    everything = run([{"start": 0, "end": len(text), "label": "Date"}])
+    assert everything.items_intact == 0 and everything.chars_redacted == everything.chars
+    assert everything.predicted_labels == ({"Date": 1} if ranges else {})
 
 
 def _brute_force_matching(gold: list[_SimpleSpan], pred: list[_SimpleSpan]) -> int:
@@ -302,3 +489,23 @@ def test_cli_reports_bad_json_by_line_number(
     err = capsys.readouterr().err
     assert "line 2" in err
     assert "Jansen" not in err
+
+
+def test_heldout_inputs_carry_annotations_and_gold_as_prediction_spares_them(
+    tmp_path: Path,
+) -> None:
+    from deid_pipeline.evaluation import read_jsonl
+    from deid_pipeline.evaluation_run import write_heldout_inputs
+
+    gold_path, with_metadata, without_metadata = write_heldout_inputs(tmp_path, 25, seed=3)
+    gold = list(read_jsonl(gold_path))
+    assert len(gold) == 25 and with_metadata.exists() and without_metadata.exists()
+    assert all(kind in line for line in gold for kind in ANNOTATION_KINDS)
+    # Predicting exactly the gold PHI spans redacts no annotation: they never overlap PHI.
+    report = evaluate(gold, [pred_line(line["note_id"], line["spans"]) for line in gold])
+    assert report.characters.phi_recall == 1.0
+    assert report.coverage.fully_covered_share == 1.0
+    for kind in ANNOTATION_KINDS:
+        scores = report.annotations[kind]
+        assert scores.documents == 25 and scores.items > 0, kind
+        assert scores.intact_share == 1.0 and scores.redaction_rate == 0.0, kind
