@@ -15,9 +15,10 @@ export TRANSFORMERS_OFFLINE := 1
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch is pinned to the local CPU wheel; an unpinned torch pulls several GB of CUDA packages.
+	# torch (extras train/torch) is pinned to the CPU wheel first: an unpinned torch pulls several
+	# GB of CUDA packages. The runtime install (pip install .) needs no torch at all.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,train]"
 	touch $(STAMP)
 
 install: $(STAMP) ## create the virtualenv and install the project with its dev tools

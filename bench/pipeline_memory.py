@@ -253,7 +253,7 @@ def run_in_process() -> int:
     import_started = time.perf_counter()
     import dagster as dg
 
-    from deid_pipeline.definitions import build_definitions
+    from deid_pipeline.definitions import defs
     from deid_pipeline.pipeline import delta_io
     from deid_pipeline.pipeline.jobs import materialize_partitions
 
@@ -263,7 +263,7 @@ def run_in_process() -> int:
     rss_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with dg.instance_for_test(temp_dir=os.environ["DAGSTER_HOME"]) as instance:
         started = time.perf_counter()
-        result = materialize_partitions(build_definitions(), [DAY.isoformat()], instance=instance)
+        result = materialize_partitions(defs, [DAY.isoformat()], instance=instance)
         elapsed = time.perf_counter() - started
     rows_out = delta_io.count_partition(
         delta_io.table_uri(os.environ["DEID_STORAGE_ROOT"], "deidentified_notes"),

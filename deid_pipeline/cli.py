@@ -21,19 +21,32 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def _read_records(stream: IO[str]) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line number, parsed object or a marker of bad JSON)`` for each non-blank line."""
+    """Yield ``(line number, parsed object)`` for each non-blank line; a line that is not JSON
+    comes as its rejection, so the run goes on."""
+    from deid_pipeline.notes import Rejection, RejectReason
+
     for line_number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         try:
             yield line_number, json.loads(line)
         except json.JSONDecodeError:
-            # Not a mapping, so validation rejects it as `malformed` with its line number.
-            yield line_number, _BadJson()
+            yield line_number, Rejection(RejectReason.MALFORMED, "line is not valid JSON")
 
 
-class _BadJson:
-    """Stands in for a line that is not JSON; its type name is what the rejection message shows."""
+def _output_line(released: Any) -> dict[str, Any]:
+    """The output record of a released note: text, spans (offsets into the input) and the
+    patient pseudonym and shifted note date, as the pipeline's output table has them."""
+    date = released.note_date_shifted
+    return {
+        "note_id": released.note_id,
+        "deid_text": released.deid_text,
+        "spans": [
+            {**span.to_dict(), "score": round(float(span.score), 4)} for span in released.spans
+        ],
+        "patient_pseudonym": released.patient_pseudonym,
+        "note_date_shifted": date.isoformat() if date is not None else None,
+    }
 
 
 @contextlib.contextmanager
@@ -65,33 +78,50 @@ def _rejected_path(output: str, explicit: str | None) -> Path:
 
 
 def _deidentify(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
     from tqdm import tqdm
 
-    from deid_pipeline.bundle import default_bundle_path, load_bundle
+    from deid_pipeline.bundle import BundleError, default_bundle_path, load_bundle
     from deid_pipeline.engine import Deidentifier, Rejected
+    from deid_pipeline.notes import Limits
     from deid_pipeline.replace import MissingSecretError, ReplacementPolicy, load_secret
-    from deid_pipeline.runtimes import make_runtime
+    from deid_pipeline.runtimes import RuntimeUnavailableError, make_runtime
 
     try:
         secret = load_secret(demo=args.demo)
+        limits = Limits(
+            **{
+                name: value
+                for name in Limits.model_fields
+                if (value := getattr(args, name)) is not None
+            }
+        )
+        bundle = load_bundle(args.bundle or default_bundle_path())
+        runtime = make_runtime(bundle, args.backend, device=args.device, threads=args.threads)
     except MissingSecretError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ValidationError as error:
+        names = sorted({"--" + str(issue["loc"][0]).replace("_", "-") for issue in error.errors()})
+        print(f"error: {', '.join(names)} must be positive whole numbers", file=sys.stderr)
+        return 2
+    except BundleError as error:
+        # Bundle messages name files and digests only.
+        print(f"error: model bundle refused: {error}", file=sys.stderr)
+        return 2
+    except RuntimeUnavailableError as error:
+        print(f"error: backend {args.backend} unavailable: {error}", file=sys.stderr)
         return 2
     if secret.is_demo:
         print(
             "warning: using the marked DEMO secret key; output is not for release", file=sys.stderr
         )
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    bundle = load_bundle(args.bundle or default_bundle_path())
-    runtime = make_runtime(bundle, args.backend, device=args.device)
     engine = Deidentifier(
         bundle,
         runtime,
         secret=secret,
         policy=ReplacementPolicy(mode=args.replace, number_tags=args.number_tags),
+        limits=limits,
         token_budget=args.token_budget,
         max_batch=args.max_batch,
         require_label_shape=not args.keep_shapeless_spans,
@@ -109,7 +139,7 @@ def _deidentify(args: argparse.Namespace) -> int:
                 line = {"line": outcome.position, **outcome.rejection.to_dict()}
                 rejected_sink.write(json.dumps(line, ensure_ascii=False) + "\n")
             else:
-                sink.write(json.dumps(outcome.to_dict(), ensure_ascii=False) + "\n")
+                sink.write(json.dumps(_output_line(outcome), ensure_ascii=False) + "\n")
             progress.update(1)
     stats = engine.stats
     print(
@@ -123,16 +153,24 @@ def _deidentify(args: argparse.Namespace) -> int:
 
 
 def _add_deidentify(subparsers: Any) -> None:
+    from deid_pipeline.notes import Limits
+
     parser = subparsers.add_parser(
         "deidentify",
         help="de-identify a JSONL file of notes",
         description="Each input line is a Note; each output line is "
-        '{"note_id", "deid_text", "spans"}. Rejected lines go to OUTPUT.rejected.jsonl.',
+        '{"note_id", "deid_text", "spans", "patient_pseudonym", "note_date_shifted"}. '
+        "Rejected lines and notes withheld by the leak check go to OUTPUT.rejected.jsonl.",
     )
     parser.add_argument("input", help="input JSONL file, or - for stdin")
     parser.add_argument("-o", "--output", required=True, help="output JSONL file, or - for stdout")
     parser.add_argument("--bundle", help="model bundle folder (default: the bundle/ folder)")
-    parser.add_argument("--backend", choices=["torch", "onnx", "tensorrt"], default="torch")
+    parser.add_argument(
+        "--backend",
+        choices=["auto", "torch", "onnx", "tensorrt"],
+        default="auto",
+        help="auto: ONNX Runtime when the bundle has an ONNX file and no GPU is used, else torch",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--replace", choices=["tags", "surrogates"], default="tags")
     parser.add_argument("--number-tags", action="store_true", help="[Name:Patient-1] style tags")
@@ -140,6 +178,14 @@ def _add_deidentify(subparsers: Any) -> None:
     parser.add_argument("--token-budget", type=int, default=4096, help="tokens per microbatch")
     parser.add_argument("--max-batch", type=int, default=16, help="windows per microbatch")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: library default)")
+    defaults = Limits()
+    for name, field in Limits.model_fields.items():
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int,
+            default=None,
+            help=f"{field.description} (default {getattr(defaults, name):,})",
+        )
     parser.add_argument(
         "--keep-shapeless-spans",
         action="store_true",

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 
 class RejectReason(StrEnum):
@@ -29,6 +38,40 @@ class RejectReason(StrEnum):
     LEAK_CHECK_FAILED = "leak_check_failed"
 
 
+#: The date forms records may use, as said in every date rejection.
+DATE_FORMS = "YYYY-MM-DD, DD-MM-YYYY, DD/MM/YYYY or DD.MM.YYYY"
+_DATE_ERROR = "date_form"
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+# Day first, as Dutch and Belgian systems write dates; one separator used twice.
+_DAY_FIRST_DATE = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4})")
+
+
+def parse_record_date(value: Any) -> Any:
+    """A date of a record: a ``date``, ISO ``YYYY-MM-DD`` or day-first ``DD-MM-YYYY``,
+    ``DD/MM/YYYY``, ``DD.MM.YYYY``; None and "" stay None. Anything else is refused with a
+    message that names the expected forms (never the value)."""
+    if value is None or isinstance(value, dt.date):
+        # A datetime is a date too; keep only its day.
+        return value.date() if isinstance(value, dt.datetime) else value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        iso = _ISO_DATE.fullmatch(text)
+        day_first = _DAY_FIRST_DATE.fullmatch(text)
+        try:
+            if iso:
+                return dt.date(int(iso[1]), int(iso[2]), int(iso[3]))
+            if day_first:
+                return dt.date(int(day_first[4]), int(day_first[3]), int(day_first[1]))
+        except ValueError:
+            pass  # e.g. 31-02-2026: the form is right, the day does not exist
+    raise PydanticCustomError(_DATE_ERROR, "expected a date as {forms}", {"forms": DATE_FORMS})
+
+
+RecordDate = Annotated[dt.date | None, BeforeValidator(parse_record_date)]
+
+
 class PersonName(BaseModel):
     """A person's name parts as known from structured hospital data."""
 
@@ -40,7 +83,7 @@ class PersonName(BaseModel):
 
 
 class PatientMetadata(PersonName):
-    birth_date: dt.date | None = None
+    birth_date: RecordDate = None
 
 
 class KnownValue(BaseModel):
@@ -60,7 +103,7 @@ class NoteMetadata(BaseModel):
     patient: PatientMetadata | None = None
     caregivers: list[PersonName] = Field(default_factory=list)
     known_values: list[KnownValue] = Field(default_factory=list)
-    document_date: dt.date | None = None
+    document_date: RecordDate = None
 
 
 class Note(BaseModel):
@@ -71,7 +114,7 @@ class Note(BaseModel):
     note_id: str = Field(min_length=1)
     text: str
     patient_id: str | None = None
-    note_date: dt.date | None = None
+    note_date: RecordDate = None
     metadata: NoteMetadata = Field(default_factory=NoteMetadata)
 
     @field_validator("note_id", mode="before")
@@ -98,11 +141,19 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_chars_per_record: int = Field(default=100_000, gt=0)
-    max_windows_per_record: int = Field(default=512, gt=0)
-    target_windows_per_shard: int = Field(default=160, gt=0)
-    max_records_per_shard: int = Field(default=64, gt=0)
-    max_chars_per_shard: int = Field(default=80_000, gt=0)
+    max_chars_per_record: int = Field(
+        default=100_000, gt=0, description="characters of one note before it is rejected"
+    )
+    max_windows_per_record: int = Field(
+        default=512, gt=0, description="model windows of one note before it is rejected"
+    )
+    target_windows_per_shard: int = Field(
+        default=160, gt=0, description="model windows a shard is filled up to"
+    )
+    max_records_per_shard: int = Field(default=64, gt=0, description="notes per shard at most")
+    max_chars_per_shard: int = Field(
+        default=80_000, gt=0, description="characters per shard at most"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +194,7 @@ def validate_record(record: Any, limits: Limits | None = None) -> Note | Rejecti
     """
     limits = limits or Limits()
     if not isinstance(record, Mapping):
-        return Rejection(
-            RejectReason.MALFORMED, f"record is a {type(record).__name__}, not an object"
-        )
+        return Rejection(RejectReason.MALFORMED, "record is not a JSON object")
     note_id = _safe_id(record)
     text = record.get("text")
     if note_id is None:
@@ -175,15 +224,17 @@ def _classify_validation_error(error: Exception, note_id: str) -> Rejection:
     if isinstance(error, json.JSONDecodeError):
         return Rejection(RejectReason.BAD_METADATA, "metadata is not valid JSON", note_id)
     if isinstance(error, ValidationError):
-        locations = sorted(
-            {".".join(str(part) for part in issue["loc"]) for issue in error.errors()}
-        )
+        issues = error.errors()
+        locations = sorted({".".join(str(part) for part in issue["loc"]) for issue in issues})
         reason = (
             RejectReason.BAD_METADATA
             if all(location.startswith("metadata") for location in locations)
             else RejectReason.MALFORMED
         )
-        return Rejection(reason, f"invalid field(s): {', '.join(locations)}", note_id)
+        message = f"invalid field(s): {', '.join(locations)}"
+        if any(issue["type"] == _DATE_ERROR for issue in issues):
+            message += f" (dates are written {DATE_FORMS})"
+        return Rejection(reason, message, note_id)
     return Rejection(
         RejectReason.MALFORMED, f"could not read record ({type(error).__name__})", note_id
     )

@@ -52,7 +52,7 @@ class WorkerParams(BaseModel):
     shards: list[ShardRef]
     out_dir: str
     bundle_dir: str
-    backend: str = "torch"
+    backend: str = "auto"
     device: str = "auto"
     token_budget: int = Field(default=4096, gt=0)
     max_batch: int = Field(default=16, gt=0)
@@ -67,6 +67,9 @@ class LogitsRef:
     path: str
     sha256: str
     n_windows: int
+    #: The model that made the logits (from the file's own metadata).
+    model_version: str = ""
+    bundle_sha256: str = ""
 
 
 @dataclass(slots=True)
@@ -113,10 +116,6 @@ class WorkerFigures:
         }
 
 
-class WorkerError(RuntimeError):
-    """The worker refused its input. The message holds ids and hashes only."""
-
-
 def logits_file_name(shard_id: str) -> str:
     """File name of the logits for ``shard_id``."""
     return f"{shard_id}{LOGITS_SUFFIX}"
@@ -142,7 +141,8 @@ def run_worker(
     ``on_logits`` is called with each file's reference right after the file is written.
     """
     from deid_pipeline.bundle import load_bundle
-    from deid_pipeline.runtimes import make_runtime, run_windows
+    from deid_pipeline.core import LOGITS_BUNDLE_KEY, check_same_model, run_model
+    from deid_pipeline.runtimes import make_runtime
     from deid_pipeline.shards import META_LOGITS_SHARD_SHA256, read_shard, write_logits
 
     say = log or (lambda _message: None)
@@ -160,12 +160,8 @@ def run_worker(
         out_dir = Path(ref.out_dir or params.out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         shard = read_shard(ref.path, expected_sha256=ref.sha256)
-        if shard.bundle_sha256 != bundle.sha256:
-            raise WorkerError(
-                f"shard {ref.shard_id} was made for bundle {shard.bundle_sha256[:12]}, "
-                f"worker has {bundle.sha256[:12]}"
-            )
-        result = run_windows(
+        check_same_model(shard.bundle_sha256, bundle.sha256, f"shard {ref.shard_id}")
+        result = run_model(
             runtime,
             list(shard.input_ids),
             bundle.pad_token_id,
@@ -180,7 +176,7 @@ def run_worker(
             {
                 META_LOGITS_SHARD_SHA256: shard.content_sha256,
                 "deid.shard_id": ref.shard_id,
-                "deid.bundle_sha256": bundle.sha256,
+                LOGITS_BUNDLE_KEY: bundle.sha256,
                 "deid.model_version": bundle.model_version,
                 "deid.backend": params.backend,
             },
@@ -190,7 +186,15 @@ def run_worker(
         figures.real_tokens += int(result.real_tokens)
         figures.computed_tokens += int(result.computed_tokens)
         figures.model_seconds += float(result.seconds)
-        written = LogitsRef(ref.shard_id, shard.content_sha256, str(path), sha256, shard.n_windows)
+        written = LogitsRef(
+            ref.shard_id,
+            shard.content_sha256,
+            str(path),
+            sha256,
+            shard.n_windows,
+            bundle.model_version,
+            bundle.sha256,
+        )
         figures.logits.append(written)
         if on_logits is not None:
             on_logits(written)
@@ -215,17 +219,26 @@ def logits_ref_from_file(shard_id: str, out_dir: str | Path) -> LogitsRef | None
 
     from safetensors import safe_open
 
+    from deid_pipeline.core import LOGITS_BUNDLE_KEY
     from deid_pipeline.shards import META_LOGITS_SHARD_SHA256
 
     path = Path(out_dir) / logits_file_name(shard_id)
     if not path.is_file():
         return None
     with safe_open(str(path), framework="np") as handle:
-        shard_sha256 = (handle.metadata() or {}).get(META_LOGITS_SHARD_SHA256, "")
+        metadata = handle.metadata() or {}
         n_windows = handle.get_slice("row_splits").get_shape()[0] - 1
     with path.open("rb") as stream:
         sha256 = hashlib.file_digest(stream, "sha256").hexdigest()
-    return LogitsRef(shard_id, shard_sha256, str(path), sha256, int(n_windows))
+    return LogitsRef(
+        shard_id,
+        metadata.get(META_LOGITS_SHARD_SHA256, ""),
+        str(path),
+        sha256,
+        int(n_windows),
+        metadata.get("deid.model_version", ""),
+        metadata.get(LOGITS_BUNDLE_KEY, ""),
+    )
 
 
 def parse_report(messages: list[Any]) -> list[LogitsRef]:

@@ -142,3 +142,106 @@ def test_lower_case_model_spans_are_dropped_unless_asked_to_keep_them(
     kept = run("--keep-shapeless-spans")
     assert kept["spans"] and all(span["source"] == "model" for span in kept["spans"])
     assert kept["deid_text"] != text
+
+
+def _run_cli(
+    tmp_path: Path, records: list[dict], *extra: str
+) -> tuple[int, list[dict], list[dict]]:
+    """Run ``deidentify`` over ``records``; returns status, output lines and rejected lines."""
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    status = main(["deidentify", str(source), "-o", str(output), *extra])
+    rejected_file = tmp_path / "out.rejected.jsonl"
+
+    def lines(path: Path) -> list[dict]:
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+    return status, lines(output), lines(rejected_file)
+
+
+def test_a_note_with_known_phi_left_is_withheld_like_the_pipeline_does(
+    tmp_path: Path, tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deid_pipeline.core as core
+
+    # Force a miss: no span survives detection, so the metadata name stays in the text.
+    monkeypatch.setattr(core, "postprocess", lambda note, model_spans, **options: [])
+    monkeypatch.setenv("DEID_SECRET_KEY", "test-secret-key-with-at-least-32-characters!")
+    leaking = {**GOOD[2], "metadata": GOOD[0]["metadata"]}
+    status, out, rejected = _run_cli(tmp_path, [GOOD[1], leaking], "--bundle", str(tiny_bundle_dir))
+    assert status == 0
+    assert [line["note_id"] for line in out] == ["n2"]
+    assert [(r["line"], r["note_id"], r["reason"]) for r in rejected] == [
+        (2, "n3", "leak_check_failed")
+    ]
+    assert "patient_name" in rejected[0]["message"]
+    assert PATIENT_SURNAME not in json.dumps(rejected)
+    # The released note carries what the pipeline's output table carries.
+    assert out[0]["patient_pseudonym"].startswith("p_") and out[0]["note_date_shifted"] is None
+
+
+def test_record_limits_are_flags(
+    tmp_path: Path, tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEID_SECRET_KEY", "test-secret-key-with-at-least-32-characters!")
+    short = {"note_id": "s", "text": "Kort."}
+    status, out, rejected = _run_cli(
+        tmp_path,
+        [GOOD[1], short],
+        "--bundle",
+        str(tiny_bundle_dir),
+        "--max-chars-per-record",
+        "20",
+    )
+    assert status == 0
+    assert [line["note_id"] for line in out] == ["s"]
+    assert [(r["note_id"], r["reason"]) for r in rejected] == [("n2", "too_long")]
+    assert "limit of 20" in rejected[0]["message"]
+
+
+def test_bad_flags_and_a_tampered_bundle_give_a_clean_error(
+    tmp_path: Path,
+    tiny_bundle_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    monkeypatch.setenv("DEID_SECRET_KEY", "test-secret-key-with-at-least-32-characters!")
+    tampered = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle_dir, tampered)
+    with (tampered / "config.json").open("a", encoding="utf-8") as handle:
+        handle.write(" ")
+    status, out, _ = _run_cli(tmp_path, [GOOD[1]], "--bundle", str(tampered))
+    err = capsys.readouterr().err
+    assert status == 2 and out == []
+    assert "model bundle refused" in err and "config.json" in err
+    assert "Traceback" not in err
+    status, _, _ = _run_cli(
+        tmp_path, [GOOD[1]], "--bundle", str(tiny_bundle_dir), "--max-windows-per-record", "0"
+    )
+    assert status == 2
+    assert "--max-windows-per-record must be" in capsys.readouterr().err
+
+
+def test_a_line_that_is_not_json_is_named_in_plain_words(
+    tmp_path: Path, tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEID_SECRET_KEY", "test-secret-key-with-at-least-32-characters!")
+    _write_input(tmp_path / "in.jsonl")
+    main(
+        [
+            "deidentify",
+            str(tmp_path / "in.jsonl"),
+            "-o",
+            str(tmp_path / "o.jsonl"),
+            "--bundle",
+            str(tiny_bundle_dir),
+        ]
+    )
+    rejected = (tmp_path / "o.rejected.jsonl").read_text(encoding="utf-8").splitlines()
+    messages = [json.loads(line)["message"] for line in rejected]
+    assert messages[0] == "line is not valid JSON"
+    assert not any("Json" in message for message in messages)

@@ -103,7 +103,9 @@ def test_replace_is_one_commit_scoped_to_its_partition_and_idempotent(tmp_path: 
     # A re-run gives the same rows, no duplicates; the replaced files leave the snapshot.
     delta_io.replace_partition(uri, _table(new_rows), DAY1)
     assert _read(uri, DAY1) == _table(new_rows).to_pylist()
-    assert len(DeltaTable(uri).file_uris([(PARTITION_COLUMN, "=", DAY1)])) == 1
+    assert (
+        len(DeltaTable(uri).file_uris(file_pruning_predicate=[(PARTITION_COLUMN, "=", DAY1)])) == 1
+    )
     # Empty data deletes the partition, and only it.
     delta_io.replace_partition(uri, _table([]), DAY1)
     assert _read(uri, DAY1) == [] and _read(uri, DAY2) == day2

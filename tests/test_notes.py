@@ -70,3 +70,46 @@ def test_duplicate_ids_keep_the_first_and_reject_the_rest() -> None:
     )
     assert [note.text for note in notes] == ["a", "c"]
     assert [(r.note_id, r.reason) for r in rejections] == [("1", RejectReason.DUPLICATE_ID)]
+
+
+@pytest.mark.parametrize("written", ["1965-10-29", "29-10-1965", "29/10/1965", "29.10.1965"])
+def test_iso_and_day_first_dates_are_read(written: str) -> None:
+    record = {
+        "note_id": "a",
+        "text": SECRET_TEXT,
+        "note_date": written,
+        "metadata": {"patient": {"birth_date": written}, "document_date": written},
+    }
+    note = validate_record(record)
+    assert isinstance(note, Note)
+    born = dt.date(1965, 10, 29)
+    assert note.note_date == born
+    assert note.metadata.patient is not None and note.metadata.patient.birth_date == born
+    assert note.metadata.document_date == born
+
+
+@pytest.mark.parametrize(
+    ("field", "written", "reason"),
+    [
+        ("note_date", "10/29/1965", RejectReason.MALFORMED),  # month first: not a Dutch date
+        ("note_date", "29-10-65", RejectReason.MALFORMED),  # two-digit year: ambiguous century
+        ("birth_date", "1965/10/29", RejectReason.BAD_METADATA),
+        ("birth_date", "31-02-1965", RejectReason.BAD_METADATA),  # no such day
+        ("document_date", "gisteren", RejectReason.BAD_METADATA),
+    ],
+)
+def test_other_date_forms_are_rejected_naming_the_expected_forms(
+    field: str, written: str, reason: RejectReason
+) -> None:
+    metadata: dict[str, object] = {}
+    record: dict[str, object] = {"note_id": "a", "text": SECRET_TEXT, "metadata": metadata}
+    if field == "note_date":
+        record["note_date"] = written
+    elif field == "birth_date":
+        metadata["patient"] = {"birth_date": written}
+    else:
+        metadata["document_date"] = written
+    result = validate_record(record)
+    assert isinstance(result, Rejection) and result.reason is reason
+    assert "YYYY-MM-DD, DD-MM-YYYY, DD/MM/YYYY or DD.MM.YYYY" in result.message
+    assert written not in result.message

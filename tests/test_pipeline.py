@@ -7,7 +7,6 @@ of the tiny random model; every test gets its own storage root and env vars.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import os
 import sqlite3
@@ -23,11 +22,12 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from deid_pipeline.definitions import build_definitions
-from deid_pipeline.pipeline import delta_io, stages
+from deid_pipeline.definitions import defs as pipeline_defs
+from deid_pipeline.leakcheck import find_known_phi
+from deid_pipeline.pipeline import delta_io, stages, tables
 from deid_pipeline.pipeline.jobs import JOB_NAME, STAGES, materialize_partitions
-from deid_pipeline.pipeline.leakcheck import find_known_phi
 from deid_pipeline.pipeline.resources import DeidSettings, K8sInferenceLauncher
+from deid_pipeline.settings import PipelineSettings
 
 DAY1 = "2026-01-05"
 DAY2 = "2026-01-06"
@@ -103,8 +103,8 @@ def env(tmp_path: Path, tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.fixture
 def defs() -> dg.Definitions:
-    """Definitions built after the env fixture set the variables."""
-    return build_definitions()
+    """The code location's definitions; their resources read the env vars at run time."""
+    return pipeline_defs
 
 
 @pytest.fixture
@@ -128,9 +128,17 @@ def test_definitions_load_and_graph_is_the_five_stages(env: Path, defs: dg.Defin
         "deidentified_notes",
     }
     chain = ["source_notes", "raw_notes", "request_shards", "logits", "spans", "deidentified_notes"]
-    for upstream, downstream in itertools.pairwise(chain):
-        parents = {k.to_user_string() for k in graph.get(dg.AssetKey(downstream)).parent_keys}
-        assert parents == {upstream}
+    # Every table a stage reads is a declared dependency: lineage and staleness are true.
+    reads = {
+        "raw_notes": {"source_notes"},
+        "request_shards": {"raw_notes"},
+        "logits": {"request_shards"},
+        "spans": {"logits", "request_shards", "raw_notes"},
+        "deidentified_notes": {"spans", "request_shards", "raw_notes"},
+    }
+    for name, upstream in reads.items():
+        parents = {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
+        assert parents == upstream
     logits_node = graph.get(dg.AssetKey("logits"))
     assert logits_node.pools == {"gpu"}
     for name in chain[1:]:
@@ -144,9 +152,12 @@ def test_definitions_load_and_graph_is_the_five_stages(env: Path, defs: dg.Defin
         "no_known_phi_in_output",
         "spans_valid",
         "quarantine_rate_below_threshold",
+        "source_partition_not_empty",
     }
-    assert defs.get_job_def(JOB_NAME) is not None
-    schedule = defs.get_schedule_def("deid_daily_schedule")
+    job = defs.resolve_job_def(JOB_NAME)
+    # The job is the asset group: the five stages, not the external source table.
+    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == set(STAGES)
+    schedule = defs.resolve_schedule_def("deid_daily_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
 
 
@@ -229,17 +240,27 @@ def test_two_partitions_in_one_backfill_shaped_run(env: Path, defs: dg.Definitio
     _write_source(os.environ["DEID_SOURCE_URI"], rows)
     result = materialize_partitions(defs, [DAY1, DAY2])
     assert result.success
-    materialized = {
-        event.partition
+    figures = {
+        (event.asset_key.to_user_string(), event.partition): {
+            name: value.value for name, value in event.materialization.metadata.items()
+        }
         for event in result.get_asset_materialization_events()
-        if event.asset_key == dg.AssetKey("deidentified_notes")
     }
-    assert materialized == {DAY1, DAY2}
+    assert {day for (name, day) in figures if name == "deidentified_notes"} == {DAY1, DAY2}
     for day, expected in ((DAY1, 5), (DAY2, 3)):
         out = _rows(env, "deidentified_notes", day)
         held = _rows(env, "quarantine", day)
         assert len(out) + len(held) == expected
         assert all(row["partition_date"] == day for row in out)
+        # Each partition's materialization shows that partition's own figures.
+        assert figures[("raw_notes", day)]["rows"] == expected
+        assert figures[("raw_notes", day)]["source_rows"] == expected
+        released = figures[("deidentified_notes", day)]
+        assert released["rows"] == len(out)
+        assert released["rows"] + released["withheld"] == expected
+        assert figures[("spans", day)]["rows"] == expected
+        assert figures[("logits", day)]["shards"] == len(_rows(env, "request_shards", day))
+        assert released["partitions_in_run"] == 2  # what the run shares is said as such
     assert _rows(env, "raw_notes", "2026-01-07") == []
 
 
@@ -287,10 +308,10 @@ def test_bad_records_go_to_quarantine_and_good_ones_come_through(
 def test_leak_check_withholds_note_the_model_and_recognizers_miss(
     env: Path, defs: dg.Definitions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import deid_pipeline.postprocess as postprocess_module
+    import deid_pipeline.core as core
 
     # Force a miss: no span survives post-processing, so the planted name stays in the text.
-    monkeypatch.setattr(postprocess_module, "postprocess", lambda note, model_spans, **options: [])
+    monkeypatch.setattr(core, "postprocess", lambda note, model_spans, **options: [])
     rows = [
         {**_note(0, DAY1), "text": "Controle zonder bijzonderheden, beleid ongewijzigd."},
         _note(1, DAY1),  # its text holds the metadata name
@@ -311,12 +332,12 @@ def test_leak_check_withholds_note_the_model_and_recognizers_miss(
     # Plant the withheld note's raw text in the output table: the check's scan must fail it.
     from deid_pipeline.pipeline.checks import scan_output_partition
 
-    settings = DeidSettings()
+    settings = PipelineSettings()
     (good_row,) = _rows(env, "deidentified_notes", DAY1)
     planted = {**good_row, "note_id": rows[1]["note_id"], "deid_text": rows[1]["text"]}
     delta_io.replace_partition(
         str(env / "deidentified_notes"),
-        pa.Table.from_pylist([good_row, planted], schema=stages.DEID_SCHEMA),
+        pa.Table.from_pylist([good_row, planted], schema=tables.DEID_SCHEMA),
         DAY1,
     )
     scan = scan_output_partition(settings, DAY1)
@@ -411,18 +432,23 @@ def test_k8s_launcher_builds_gpu_pod_body() -> None:
 
 
 def test_settings_read_env_at_run_time(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    settings = DeidSettings()
+    resource = DeidSettings()
     monkeypatch.setenv("DEID_STORAGE_ROOT", str(tmp_path))
     monkeypatch.setenv("DEID_MAX_WINDOWS_PER_RECORD", "7")
-    assert settings.get_storage_root() == str(tmp_path)
-    assert settings.get_limits().max_windows_per_record == 7
-    assert DeidSettings(storage_root="s3://bucket/lake").get_storage_root() == "s3://bucket/lake"
-    assert stages.RAW_NOTES == "raw_notes"
-    # The label-shape filter of model spans is on unless a lower-case source turns it off.
-    assert settings.require_label_shape()
     monkeypatch.setenv("DEID_KEEP_SHAPELESS_SPANS", "1")
-    assert not settings.require_label_shape()
-    assert DeidSettings(keep_shapeless_spans=False).require_label_shape()
+    settings = resource.resolve()
+    assert settings.storage_root == str(tmp_path)
+    assert settings.limits().max_windows_per_record == 7
+    assert settings.keep_shapeless_spans is True
+    # A value set on the resource wins over the environment.
+    assert (
+        DeidSettings(storage_root="s3://bucket/lake").resolve().storage_root == "s3://bucket/lake"
+    )
+    assert DeidSettings(keep_shapeless_spans=False).resolve().keep_shapeless_spans is False
+    # A bad value is refused with the variable's name.
+    monkeypatch.setenv("DEID_REPLACEMENT_MODE", "erase")
+    with pytest.raises(ValueError, match="replacement_mode"):
+        resource.resolve()
 
 
 def test_instance_config_is_valid() -> None:
@@ -432,6 +458,7 @@ def test_instance_config_is_valid() -> None:
     home = Path(__file__).resolve().parents[1] / "dagster_home"
     config, _ = dagster_instance_config(str(home))
     assert config["concurrency"]["pools"]["default_limit"] == 1
+    assert config["nux"]["enabled"] is False  # the UI opens without the sign-up dialog
     assert (
         yaml.safe_load((home / "dagster.yaml").read_text())["concurrency"]["runs"][
             "max_concurrent_runs"
@@ -444,7 +471,7 @@ def test_instance_config_is_valid() -> None:
 @given(st.permutations(list(range(30))), st.sets(st.integers(0, 29)))
 def test_keyed_buffer_joins_any_order(order: list[int], missing: set[int]) -> None:
     rows = [{"note_id": f"n{i}", "value": i} for i in order]
-    take = delta_io.keyed_buffer(rows, "note_id")
+    take = delta_io.KeyedBuffer.from_rows(rows, "note_id")
     for i in sorted(set(range(30)) - missing):
         row = take(f"n{i}")
         assert row is not None and row["value"] == i
@@ -456,7 +483,7 @@ def test_worker_refuses_a_shard_whose_content_changed(env: Path, tiny_bundle_dir
     from deid_pipeline.worker import ShardRef, WorkerParams, run_worker
 
     _write_source(os.environ["DEID_SOURCE_URI"], [_note(0, DAY1)])
-    settings = DeidSettings()
+    settings = PipelineSettings()
     stages.run_raw_notes(settings, DAY1, "r1")
     stages.run_request_shards(settings, DAY1, "r1")
     (shard,) = _rows(env, "request_shards", DAY1)
@@ -487,7 +514,7 @@ def test_logits_commit_trusts_complete_files_when_pipes_messages_are_lost(
     from deid_pipeline.worker import WorkerParams, run_worker
 
     _write_source(os.environ["DEID_SOURCE_URI"], [_note(i, DAY1) for i in range(9)])
-    settings = DeidSettings()
+    settings = PipelineSettings()
     stages.run_raw_notes(settings, DAY1, "r1")
     stages.run_request_shards(settings, DAY1, "r1")
     params = stages.worker_params(settings, DAY1, env / "run-out")
@@ -505,3 +532,95 @@ def test_logits_commit_trusts_complete_files_when_pipes_messages_are_lost(
     Path(figures.logits[0].path).unlink()
     with pytest.raises(stages.StageError, match="missing"):
         stages.commit_logits(settings, DAY1, "r2", params, [], {})
+
+
+@pytest.mark.parametrize("key", [None, "too-short-key"])
+def test_a_missing_or_short_secret_key_stops_the_run_before_anything_is_written(
+    env: Path, defs: dg.Definitions, monkeypatch: pytest.MonkeyPatch, key: str | None
+) -> None:
+    _write_source(os.environ["DEID_SOURCE_URI"], [_note(i, DAY1) for i in range(3)])
+    monkeypatch.delenv("DEID_DEMO_MODE")
+    if key is None:
+        monkeypatch.delenv("DEID_SECRET_KEY", raising=False)
+    else:
+        monkeypatch.setenv("DEID_SECRET_KEY", key)
+    result = materialize_partitions(defs, [DAY1], raise_on_error=False)
+    assert not result.success
+    assert not env.exists()  # no table, no shard file: nothing was written
+    assert result.get_asset_materialization_events() == []
+    errors = [
+        event.event_specific_data.error.to_string()
+        for event in result.all_events
+        if getattr(event.event_specific_data, "error", None) is not None
+    ]
+    assert errors and any("DEID_SECRET_KEY" in error for error in errors)
+
+
+def test_a_day_without_source_notes_is_flagged_by_a_check(env: Path, defs: dg.Definitions) -> None:
+    _write_source(os.environ["DEID_SOURCE_URI"], [_note(i, DAY2) for i in range(2)])
+    result = materialize_partitions(defs, [DAY1, DAY2])
+    assert result.success
+    (check,) = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "source_partition_not_empty"
+    ]
+    assert check.passed is False and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["empty_partitions"].value == [DAY1]
+
+
+def test_source_in_dutch_date_forms_comes_through_and_a_missing_column_is_named(
+    env: Path, defs: dg.Definitions
+) -> None:
+    # note_date written as text, as some hospital exports do.
+    schema = SOURCE_SCHEMA.set(2, pa.field("note_date", pa.string()))
+    rows = []
+    for i, written in enumerate(["05-01-2026", "5/1/2026", "2026-01-05", "05.01.2026"]):
+        row = _note(i, DAY1)
+        metadata = json.loads(row["metadata"])
+        metadata["patient"]["birth_date"] = "14/03/1961"  # day first, as Dutch systems write it
+        rows.append({**row, "note_date": written, "metadata": json.dumps(metadata)})
+    rows.append({**_note(9, DAY2), "note_date": "06-01-2026"})  # another day
+    source = os.environ["DEID_SOURCE_URI"]
+    write_deltalake(source, pa.Table.from_pylist(rows, schema=schema), mode="overwrite")
+    settings = PipelineSettings()
+    figures = stages.run_raw_notes(settings, DAY1, "r1")
+    assert (figures.rows, figures.quarantined) == (4, 0)
+    raw = _rows(env, "raw_notes", DAY1)
+    assert {row["note_date"] for row in raw} == {dt.date(2026, 1, 5)}
+    assert all('"birth_date":"1961-03-14"' in row["metadata"] for row in raw)
+
+    without_text = pa.Table.from_pylist(rows, schema=schema).drop_columns(["text"])
+    write_deltalake(source, without_text, mode="overwrite", schema_mode="overwrite")
+    with pytest.raises(stages.StageError) as error:
+        stages.run_raw_notes(settings, DAY1, "r2")
+    assert "no column text" in str(error.value)
+    assert "required: note_id (string (or integer)), note_date" in str(error.value)
+
+
+def test_spans_refuses_logits_of_another_bundle(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deid_pipeline.core import ModelMismatchError
+    from deid_pipeline.testing import make_tiny_bundle
+    from deid_pipeline.worker import WorkerParams, run_worker
+
+    _write_source(os.environ["DEID_SOURCE_URI"], [_note(i, DAY1) for i in range(3)])
+    settings = PipelineSettings()
+    stages.run_raw_notes(settings, DAY1, "r1")
+    stages.run_request_shards(settings, DAY1, "r1")
+    params = stages.worker_params(settings, DAY1, env / "run-out")
+    run_worker(WorkerParams.model_validate(params))
+    stages.commit_logits(settings, DAY1, "r1", params, [], {})
+    other = make_tiny_bundle(tmp_path / "other", window_length=64, window_overlap=16, seed=1)
+    monkeypatch.setenv("DEID_BUNDLE_DIR", str(other.root if hasattr(other, "root") else other))
+    with pytest.raises(ModelMismatchError) as error:
+        stages.run_spans(PipelineSettings(), DAY1, "r2")
+    message = str(error.value)
+    assert "made by model bundle" in message and "re-run" in message
+    assert _rows(env, "spans", DAY1) == []
+    # With the bundle that made them, the provenance names that bundle.
+    monkeypatch.setenv("DEID_BUNDLE_DIR", params["bundle_dir"])
+    stages.run_spans(PipelineSettings(), DAY1, "r3")
+    made_by = {row["bundle_sha256"] for row in _rows(env, "spans", DAY1)}
+    assert made_by == {PipelineSettings().load_bundle().sha256}

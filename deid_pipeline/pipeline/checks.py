@@ -1,9 +1,11 @@
-"""Asset checks: known PHI in the output (blocking), span validity, quarantine rate (warning).
+"""Asset checks: known PHI in the output (blocking), span validity, quarantine rate and
+empty source partitions (warnings).
 
 ``no_known_phi_in_output`` re-reads the written ``deidentified_notes`` partition and runs the
-same leak scan the asset ran before writing (so a note with a leak was already withheld to
-quarantine); it fails if the scan finds anything in the table, or if a note that was withheld
-is present in the table anyway. Check metadata carries counts and note ids, never text.
+core's leak check (:func:`deid_pipeline.leakcheck.find_known_phi`) again, so a note with a leak
+was already withheld; it fails if the scan finds anything in the table, or if a withheld note is
+in the table anyway. Check metadata carries counts and note ids, never text. In a range run a
+check covers every partition of the range and reports figures per partition.
 """
 
 from collections.abc import Sequence
@@ -11,11 +13,13 @@ from typing import Any
 
 import dagster as dg
 
+from deid_pipeline.leakcheck import find_known_phi
 from deid_pipeline.notes import RejectReason
-from deid_pipeline.pipeline import delta_io, stages
+from deid_pipeline.pipeline import delta_io, tables
+from deid_pipeline.pipeline.assets import deidentified_notes, raw_notes, spans
 from deid_pipeline.pipeline.delta_io import QUARANTINE_TABLE, table_uri
-from deid_pipeline.pipeline.leakcheck import find_known_phi
 from deid_pipeline.pipeline.resources import DeidSettings
+from deid_pipeline.settings import PipelineSettings
 from deid_pipeline.spans import SpanInvariantError, check_spans
 
 MAX_IDS_IN_METADATA = 20
@@ -28,46 +32,33 @@ def _partition_keys(context: dg.AssetCheckExecutionContext) -> Sequence[str]:
     return []
 
 
-def scan_output_partition(settings: DeidSettings, partition_date: str) -> dict[str, Any]:
+def _rows(settings: PipelineSettings, name: str, partition_date: str, columns: list[str]) -> Any:
+    return delta_io.iter_rows(
+        delta_io.read_partition(
+            table_uri(settings.storage_root, name),
+            partition_date,
+            columns=columns,
+            storage_options=settings.storage_options(),
+        )
+    )
+
+
+def scan_output_partition(settings: PipelineSettings, partition_date: str) -> dict[str, Any]:
     """Leak scan over one written output partition plus the withheld-note cross check."""
-    root = settings.get_storage_root()
-    options = settings.get_storage_options()
     withheld = {
         row["note_id"]
-        for row in delta_io.iter_rows(
-            delta_io.read_partition(
-                table_uri(root, QUARANTINE_TABLE),
-                partition_date,
-                columns=["note_id", "stage", "reason"],
-                storage_options=options,
-            )
-        )
-        if row["stage"] == stages.DEIDENTIFIED_NOTES
+        for row in _rows(settings, QUARANTINE_TABLE, partition_date, ["note_id", "stage", "reason"])
+        if row["stage"] == tables.DEIDENTIFIED_NOTES
         and row["reason"] == RejectReason.LEAK_CHECK_FAILED.value
     }
-    take = delta_io.keyed_buffer(
-        delta_io.iter_rows(
-            delta_io.read_partition(
-                table_uri(root, stages.RAW_NOTES),
-                partition_date,
-                columns=["note_id", "metadata"],
-                storage_options=options,
-            )
-        ),
-        "note_id",
+    take = delta_io.KeyedBuffer.from_rows(
+        _rows(settings, tables.RAW_NOTES, partition_date, ["note_id", "metadata"]), "note_id"
     )
     scanned = 0
     leaking: list[str] = []
     withheld_present: list[str] = []
     missing_source: list[str] = []
-    for row in delta_io.iter_rows(
-        delta_io.read_partition(
-            table_uri(root, stages.DEIDENTIFIED_NOTES),
-            partition_date,
-            columns=["note_id", "deid_text"],
-            storage_options=options,
-        )
-    ):
+    for row in _rows(settings, tables.DEIDENTIFIED_NOTES, partition_date, ["note_id", "deid_text"]):
         scanned += 1
         note_id = row["note_id"]
         if note_id in withheld:
@@ -76,7 +67,7 @@ def scan_output_partition(settings: DeidSettings, partition_date: str) -> dict[s
         if raw is None:
             missing_source.append(note_id)
             continue
-        if find_known_phi(row["deid_text"], stages.note_metadata(raw)):
+        if find_known_phi(row["deid_text"], tables.note_metadata(raw)):
             leaking.append(note_id)
     return {
         "scanned": scanned,
@@ -87,123 +78,123 @@ def scan_output_partition(settings: DeidSettings, partition_date: str) -> dict[s
     }
 
 
-def quarantine_rate(settings: DeidSettings, partition_date: str) -> tuple[int, int, float]:
-    """(quarantined, source rows, rate) of one partition over all stages."""
-    root = settings.get_storage_root()
-    options = settings.get_storage_options()
-    quarantined = delta_io.count_partition(
-        table_uri(root, QUARANTINE_TABLE), partition_date, storage_options=options
-    )
+def partition_counts(settings: PipelineSettings, partition_date: str) -> dict[str, int]:
+    """Source rows of one partition (valid + rejected by raw_notes) and all quarantined rows."""
+    options = settings.storage_options()
+    quarantine = table_uri(settings.storage_root, QUARANTINE_TABLE)
     raw_rejected = delta_io.count_partition(
-        table_uri(root, QUARANTINE_TABLE),
-        partition_date,
-        equals={"stage": stages.RAW_NOTES},
-        storage_options=options,
+        quarantine, partition_date, equals={"stage": tables.RAW_NOTES}, storage_options=options
     )
     raw = delta_io.count_partition(
-        table_uri(root, stages.RAW_NOTES), partition_date, storage_options=options
+        table_uri(settings.storage_root, tables.RAW_NOTES), partition_date, storage_options=options
     )
-    source_rows = raw + raw_rejected
-    return quarantined, source_rows, (quarantined / source_rows if source_rows else 0.0)
+    quarantined = delta_io.count_partition(quarantine, partition_date, storage_options=options)
+    return {"source_rows": raw + raw_rejected, "quarantined": quarantined}
 
 
-def build_checks(assets: dict[str, dg.AssetsDefinition]) -> list[dg.AssetChecksDefinition]:
-    """The asset checks, bound to the given asset definitions."""
-
-    @dg.asset_check(
-        asset=assets[stages.DEIDENTIFIED_NOTES],
-        blocking=True,
-        description=(
-            "No patient/caregiver name or known metadata value in any output text; no withheld "
-            "note in the table."
-        ),
+@dg.asset_check(
+    asset=deidentified_notes,
+    additional_deps=[raw_notes],
+    blocking=True,
+    description=(
+        "No patient/caregiver name or known metadata value in any output text; no withheld "
+        "note in the table."
+    ),
+)
+def no_known_phi_in_output(
+    context: dg.AssetCheckExecutionContext, settings: DeidSettings
+) -> dg.AssetCheckResult:
+    resolved = settings.resolve()
+    scans = {key: scan_output_partition(resolved, key) for key in _partition_keys(context)}
+    flagged = sorted(
+        note_id
+        for scan in scans.values()
+        for note_id in scan["leaking"] + scan["withheld_present"] + scan["missing_source"]
     )
-    def no_known_phi_in_output(
-        context: dg.AssetCheckExecutionContext, settings: DeidSettings
-    ) -> dg.AssetCheckResult:
-        scanned = withheld = 0
-        leaking: list[str] = []
-        present: list[str] = []
-        missing: list[str] = []
-        for key in _partition_keys(context):
-            result = scan_output_partition(settings, key)
-            scanned += result["scanned"]
-            withheld += result["withheld"]
-            leaking += result["leaking"]
-            present += result["withheld_present"]
-            missing += result["missing_source"]
-        passed = not leaking and not present and not missing
-        return dg.AssetCheckResult(
-            passed=passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "scanned_rows": scanned,
-                "withheld_notes": withheld,
-                "leaking_rows": len(leaking),
-                "withheld_present": len(present),
-                "rows_without_source": len(missing),
-                "leaking_note_ids": sorted(leaking + present + missing)[:MAX_IDS_IN_METADATA],
-            },
-        )
-
-    @dg.asset_check(
-        asset=assets[stages.SPANS],
-        description="Span offsets inside their note, sorted, non-empty and non-overlapping.",
+    return dg.AssetCheckResult(
+        passed=not flagged,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "scanned_rows": sum(scan["scanned"] for scan in scans.values()),
+            "withheld_notes": sum(scan["withheld"] for scan in scans.values()),
+            "leaking_rows": sum(len(scan["leaking"]) for scan in scans.values()),
+            "withheld_present": sum(len(scan["withheld_present"]) for scan in scans.values()),
+            "rows_without_source": sum(len(scan["missing_source"]) for scan in scans.values()),
+            "leaking_note_ids": flagged[:MAX_IDS_IN_METADATA],
+        },
     )
-    def spans_valid(
-        context: dg.AssetCheckExecutionContext, settings: DeidSettings
-    ) -> dg.AssetCheckResult:
-        checked = 0
-        invalid: list[str] = []
-        for key in _partition_keys(context):
-            for row in delta_io.iter_rows(
-                delta_io.read_partition(
-                    table_uri(settings.get_storage_root(), stages.SPANS),
-                    key,
-                    columns=["note_id", "text_length", "spans"],
-                    storage_options=settings.get_storage_options(),
-                )
-            ):
-                checked += 1
-                try:
-                    check_spans(stages.spans_from_row(row), int(row["text_length"]))
-                except SpanInvariantError:
-                    invalid.append(row["note_id"])
-        return dg.AssetCheckResult(
-            passed=not invalid,
-            metadata={
-                "checked_rows": checked,
-                "invalid_rows": len(invalid),
-                "invalid_note_ids": sorted(invalid)[:MAX_IDS_IN_METADATA],
-            },
-        )
 
-    @dg.asset_check(
-        asset=assets[stages.DEIDENTIFIED_NOTES],
-        description="Warns when a partition's quarantine rate passes DEID_QUARANTINE_WARN_RATE.",
+
+@dg.asset_check(
+    asset=spans,
+    description="Span offsets inside their note, sorted, non-empty and non-overlapping.",
+)
+def spans_valid(
+    context: dg.AssetCheckExecutionContext, settings: DeidSettings
+) -> dg.AssetCheckResult:
+    resolved = settings.resolve()
+    checked = 0
+    invalid: list[str] = []
+    for key in _partition_keys(context):
+        for row in _rows(resolved, tables.SPANS, key, ["note_id", "text_length", "spans"]):
+            checked += 1
+            try:
+                check_spans(tables.spans_from_row(row), int(row["text_length"]))
+            except SpanInvariantError:
+                invalid.append(row["note_id"])
+    return dg.AssetCheckResult(
+        passed=not invalid,
+        metadata={
+            "checked_rows": checked,
+            "invalid_rows": len(invalid),
+            "invalid_note_ids": sorted(invalid)[:MAX_IDS_IN_METADATA],
+        },
     )
-    def quarantine_rate_below_threshold(
-        context: dg.AssetCheckExecutionContext, settings: DeidSettings
-    ) -> dg.AssetCheckResult:
-        threshold = settings.get_quarantine_warn_rate()
-        rates: dict[str, float] = {}
-        total_q = total_rows = 0
-        for key in _partition_keys(context):
-            quarantined, rows, rate = quarantine_rate(settings, key)
-            rates[key] = round(rate, 4)
-            total_q += quarantined
-            total_rows += rows
-        worst = max(rates.values(), default=0.0)
-        return dg.AssetCheckResult(
-            passed=worst <= threshold,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "threshold": threshold,
-                "max_rate": worst,
-                "quarantined": total_q,
-                "source_rows": total_rows,
-                "rate_per_partition": rates,
-            },
-        )
 
-    return [no_known_phi_in_output, spans_valid, quarantine_rate_below_threshold]
+
+@dg.asset_check(
+    asset=deidentified_notes,
+    additional_deps=[raw_notes],
+    description="Warns when a partition's quarantine rate passes DEID_QUARANTINE_WARN_RATE.",
+)
+def quarantine_rate_below_threshold(
+    context: dg.AssetCheckExecutionContext, settings: DeidSettings
+) -> dg.AssetCheckResult:
+    resolved = settings.resolve()
+    counts = {key: partition_counts(resolved, key) for key in _partition_keys(context)}
+    rates = {
+        key: round(c["quarantined"] / c["source_rows"], 4) if c["source_rows"] else 0.0
+        for key, c in counts.items()
+    }
+    worst = max(rates.values(), default=0.0)
+    return dg.AssetCheckResult(
+        passed=worst <= resolved.quarantine_warn_rate,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "threshold": resolved.quarantine_warn_rate,
+            "max_rate": worst,
+            "quarantined": sum(c["quarantined"] for c in counts.values()),
+            "source_rows": sum(c["source_rows"] for c in counts.values()),
+            "rate_per_partition": rates,
+        },
+    )
+
+
+@dg.asset_check(
+    asset=raw_notes,
+    description=(
+        "Warns when a partition has no source notes at all (a day the source did not deliver, "
+        "or notes whose note_date is not that day)."
+    ),
+)
+def source_partition_not_empty(
+    context: dg.AssetCheckExecutionContext, settings: DeidSettings
+) -> dg.AssetCheckResult:
+    resolved = settings.resolve()
+    rows = {key: partition_counts(resolved, key)["source_rows"] for key in _partition_keys(context)}
+    empty = sorted(key for key, count in rows.items() if count == 0)
+    return dg.AssetCheckResult(
+        passed=not empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"source_rows_per_partition": rows, "empty_partitions": empty},
+    )

@@ -87,14 +87,14 @@ def bound_heap() -> bool:
     Two allocator settings, both process-wide, because a stage's streamed batches are freed
     and allocated again thousands of times and a retaining allocator turns that into growth:
 
-    * Arrow's default memory pool becomes the system allocator. pyarrow's default (mimalloc)
-      keeps freed pages of its per-thread heaps: a streamed read of an 8,000-note partition
-      held about 30 MiB more RSS with it;
+    * Arrow's default memory pool becomes the system allocator: pyarrow's default (mimalloc)
+      keeps freed pages of its per-thread heaps;
     * glibc's mmap threshold is fixed at :data:`MMAP_THRESHOLD`. glibc raises it each time a
       large mapped block is freed (up to 32 MiB); after that, buffers of a few MiB (a decoded
       row group, a batch of note texts) come from the heap, where freed blocks fragment and
-      stay: a streamed read rose by about 60 MiB over its first ten row groups before it
-      levelled off. A fixed threshold turns that adjustment off.
+      stay. A fixed threshold turns that adjustment off.
+
+    The measurements behind both are in docs/decisions.md ("Stage memory").
 
     Called by every read and write of this module. Returns whether glibc took the setting
     (False off Linux/glibc, where only the Arrow pool is changed).
@@ -174,8 +174,7 @@ def replace_partition(
     * a whole partition of a local table (every stage output): Parquet files written by
       pyarrow into the partition folder, then one ``overwrite`` commit of that partition with
       deltalake's transaction API. Memory stays at one row group whatever the partition size;
-      ``write_deltalake`` rose with the bytes written (about +70 MiB from 13 to 53 MiB of
-      Parquet, even with 2 MiB target files), so the peak of every stage grew with the day;
+      ``write_deltalake``'s grew with the bytes written (docs/decisions.md, "Stage memory");
     * a slice (``equals``, the small quarantine table) or a non-local URI (object storage,
       where pyarrow would need its own credentials): ``write_deltalake`` with a predicate.
     """
@@ -295,7 +294,7 @@ def _referenced(
     """Whether a commit that raised still made it into the log (e.g. a post-commit hook failed)."""
     try:
         table = DeltaTable(uri, storage_options=storage_options)
-        uris = table.file_uris([(PARTITION_COLUMN, "=", partition_date)])
+        uris = table.file_uris(file_pruning_predicate=partition_predicate(partition_date))
         live = {found.rstrip("/").rsplit("/", 1)[-1] for found in uris}
     except Exception:
         return True  # unknown: leave the files; vacuum removes them if unreferenced
@@ -309,8 +308,8 @@ def _row_groups(reader: pa.RecordBatchReader, partition_date: str) -> Iterator[p
     batches (the spans stage writes one per shard, a few notes each) are gathered into groups
     of :data:`ROW_GROUP_ROWS` rows (the last group may be shorter): a Parquet writer keeps the
     metadata of every row group until the file is closed and a reader decodes the whole footer,
-    so one row group per batch made both grow with the partition (1,578 row groups and a
-    2.7 MB footer for 8,000 notes). Holds at most one group plus one batch.
+    so one row group per batch made both grow with the partition (docs/decisions.md). Holds
+    at most one group plus one batch.
     """
     schema = reader.schema
     file_schema = schema.remove(schema.get_field_index(PARTITION_COLUMN))
@@ -393,20 +392,6 @@ def stream(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> pa.RecordBat
     return pa.RecordBatchReader.from_batches(schema, batches)
 
 
-def batches_from_rows(
-    schema: pa.Schema, rows: Iterable[dict[str, Any]], batch_rows: int = 1024
-) -> Iterator[pa.RecordBatch]:
-    """Group row dicts into record batches of at most ``batch_rows`` rows."""
-    pending: list[dict[str, Any]] = []
-    for row in rows:
-        pending.append(row)
-        if len(pending) >= batch_rows:
-            yield pa.RecordBatch.from_pylist(pending, schema=schema)
-            pending = []
-    if pending:
-        yield pa.RecordBatch.from_pylist(pending, schema=schema)
-
-
 def read_partition(
     uri: str,
     partition_date: str,
@@ -444,9 +429,8 @@ def _scan(
     """Rows of ``dataset`` matching ``expression``: one file, one batch at a time, in order.
 
     pyarrow's dataset scanner decodes ahead of a slow consumer whatever its readahead options
-    say (for an 8,000-note partition in one file it held the whole file, 21 MiB decoded, at the
-    first batch), so its memory grew with the file, up to TARGET_FILE_SIZE, and further for
-    sources written with larger files. Here each file is read synchronously with
+    say (docs/decisions.md), so its memory grew with the file, up to TARGET_FILE_SIZE, and
+    further for sources written with larger files. Here each file is read synchronously with
     ``ParquetFile.iter_batches``, without pre-buffering (which keeps every byte range fetched
     from a file until the file is done). The files are the dataset's own fragments (Delta's
     file list, pruned by partition values and statistics), opened through its filesystem, so
@@ -508,6 +492,12 @@ def count_partition(
     return table.to_pyarrow_dataset().count_rows(filter=expression)
 
 
+def table_columns(uri: str, storage_options: dict[str, str] | None = None) -> list[str] | None:
+    """Column names of the table at ``uri``, or None when there is no table."""
+    table = open_table(uri, storage_options)
+    return None if table is None else list(table.schema().to_arrow().names)
+
+
 def source_batches(
     uri: str,
     day: dt.date,
@@ -528,12 +518,19 @@ def source_batches(
         raise FileNotFoundError("source notes table not found at the configured DEID_SOURCE_URI")
     dataset = table.to_pyarrow_dataset()
     note_date_type = dataset.schema.field("note_date").type
-    value: Any = day
     if pa.types.is_string(note_date_type) or pa.types.is_large_string(note_date_type):
-        value = day.isoformat()
+        # Dates written as text: the ISO form and the day-first forms validation accepts.
+        forms = {day.isoformat()}
+        for sep in "-/.":
+            for d in {f"{day.day:02d}", str(day.day)}:
+                for m in {f"{day.month:02d}", str(day.month)}:
+                    forms.add(f"{d}{sep}{m}{sep}{day.year}")
+        expression = pads.field("note_date").isin(sorted(forms))
+    else:
+        expression = pads.field("note_date") == pads.scalar(day)
     return _scan(
         dataset,
-        pads.field("note_date") == pads.scalar(value),
+        expression,
         columns=columns,
         filter_columns=("note_date",),
         batch_rows=batch_rows,
@@ -672,8 +669,3 @@ class KeyedBuffer:
         yield from list(self._pending)
         for row_key, _row in self._iterator:
             yield row_key
-
-
-def keyed_buffer(rows: Iterable[dict[str, Any]], key: str) -> KeyedBuffer:
-    """A :class:`KeyedBuffer` over ``rows``: call it with a key to take that row."""
-    return KeyedBuffer.from_rows(rows, key)

@@ -26,16 +26,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from deid_pipeline.pipeline import delta_io, stages
+from deid_pipeline.pipeline import delta_io, tables
+from deid_pipeline.settings import checkout_root
 
 N_NOTES = 300
 DAYS = 3
 START = dt.date(2026, 1, 1)
-
-
-def _checkout() -> Path:
-    candidate = Path(__file__).resolve().parents[2]
-    return candidate if (candidate / "pyproject.toml").exists() else Path.cwd()
 
 
 def _bundle_dir(data_dir: Path) -> str:
@@ -69,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    checkout = _checkout()
+    checkout = checkout_root()
     data_dir = checkout / "data" / "demo"
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DAGSTER_HOME", str(checkout / "dagster_home"))
@@ -79,10 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DEID_DEMO_MODE"] = "1"
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
 
-    from deid_pipeline.definitions import build_definitions
+    from deid_pipeline.definitions import defs
     from deid_pipeline.pipeline.checks import scan_output_partition
     from deid_pipeline.pipeline.jobs import materialize_partitions
-    from deid_pipeline.pipeline.resources import DeidSettings
+    from deid_pipeline.settings import PipelineSettings
     from deid_pipeline.synth import generate_notes, write_source_table
 
     source_uri = os.environ["DEID_SOURCE_URI"]
@@ -92,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     day = (START + dt.timedelta(days=DAYS // 2)).isoformat()
     print(f"DEMO SECRET MODE (marked demo key, synthetic data only); {written} notes written")
 
-    settings = DeidSettings()
-    defs = build_definitions(settings)
+    settings = PipelineSettings()
     instance = dg.DagsterInstance.get()
     started = time.perf_counter()
     result = materialize_partitions(
@@ -101,17 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     elapsed = time.perf_counter() - started
 
-    root = settings.get_storage_root()
+    root = settings.storage_root
     quarantine = list(
         delta_io.iter_rows(
             delta_io.read_partition(delta_io.table_uri(root, delta_io.QUARANTINE_TABLE), day)
         )
     )
-    withheld = sum(1 for row in quarantine if row["stage"] == stages.DEIDENTIFIED_NOTES)
+    withheld = sum(1 for row in quarantine if row["stage"] == tables.DEIDENTIFIED_NOTES)
     rows_in = sum(
         batch.num_rows for batch in delta_io.source_batches(source_uri, dt.date.fromisoformat(day))
     )
-    rows_out = delta_io.count_partition(delta_io.table_uri(root, stages.DEIDENTIFIED_NOTES), day)
+    rows_out = delta_io.count_partition(delta_io.table_uri(root, tables.DEIDENTIFIED_NOTES), day)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     scan = scan_output_partition(settings, day) if result.success else None
     print(f"run {result.run_id}: {'success' if result.success else 'FAILED'} in {elapsed:.1f} s")

@@ -1,30 +1,26 @@
-"""The all-stages job and its daily schedule (yesterday's partition)."""
+"""The all-stages job (selected by asset group) and its daily schedule."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from deid_pipeline.pipeline.assets import GROUP
+
 JOB_NAME = "deid_daily_job"
 
-
+#: Every stage asset of the group, in pipeline order.
 STAGES = ("raw_notes", "request_shards", "logits", "spans", "deidentified_notes")
 
+deid_daily_job = dg.define_asset_job(
+    name=JOB_NAME,
+    selection=dg.AssetSelection.groups(GROUP),
+    description="raw_notes -> request_shards -> logits -> spans -> deidentified_notes",
+)
 
-def build_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
-    """One job over every stage of the pipeline (and their checks), partitioned by day."""
-    return dg.define_asset_job(
-        name=JOB_NAME,
-        selection=dg.AssetSelection.assets(*STAGES),
-        partitions_def=partitions_def,
-        description="raw_notes -> request_shards -> logits -> spans -> deidentified_notes",
-    )
-
-
-def build_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
-    """Daily at 02:00 for the partition of the day that just ended (the last complete day)."""
-    return dg.build_schedule_from_partitioned_job(
-        job, hour_of_day=2, minute_of_hour=0, name="deid_daily_schedule"
-    )
+#: Daily at 02:00 for the partition of the day that just ended (the last complete day).
+deid_daily_schedule = dg.build_schedule_from_partitioned_job(
+    deid_daily_job, hour_of_day=2, minute_of_hour=0, name="deid_daily_schedule"
+)
 
 
 def materialize_partitions(
@@ -43,14 +39,14 @@ def materialize_partitions(
     job = defs.resolve_job_def(JOB_NAME)
     # Only the console copy of the events is filtered; the event log keeps every event.
     run_config = {"loggers": {"console": {"config": {"log_level": console_log_level}}}}
-    if len(partition_keys) == 1:
+    keys = sorted(partition_keys)
+    if len(keys) == 1:
         return job.execute_in_process(
             run_config=run_config,
-            partition_key=partition_keys[0],
+            partition_key=keys[0],
             instance=instance,
             raise_on_error=raise_on_error,
         )
-    keys = sorted(partition_keys)
     return job.execute_in_process(
         run_config=run_config,
         instance=instance,

@@ -8,9 +8,10 @@ The scan is the last line of defence before a note is written to the output tabl
   hyphens, dots or apostrophes between the parts of a multi-part name; a name part written as
   the lowercase everyday word it also is (``groen``, ``de boer``, ``jan.``) does not count, the
   same rule the metadata recognizer applies;
-* known values (phone numbers, ids, addresses ...): case-insensitive and separator-tolerant,
-  i.e. compared after removing everything but letters and digits (``06-1234 5678`` matches
-  ``0612345678``);
+* known values (phone numbers, ids, addresses ...): case-insensitive, separator-tolerant
+  (``06-1234 5678`` matches ``0612345678``) and whole words: the town ``Mons`` is not found in
+  ``monster`` nor ``Best`` in ``Beste collega``; a one-word value written as a lowercase word
+  (``het best``) is the everyday word, not the value;
 * the patient's birth date in numeric forms (``d-m-yyyy``, ``yyyy-mm-dd`` with any separator).
 
 Results name the kind of value found, never the value itself.
@@ -59,8 +60,30 @@ _PARTICLES = frozenset(
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 
-def _alnum(value: str) -> str:
-    return "".join(char for char in value.casefold() if char.isalnum())
+_VALUE_SEPARATORS = r"[\W_]{0,3}"
+
+
+@lru_cache(maxsize=4096)
+def _known_value_pattern(value: str) -> re.Pattern[str] | None:
+    """Whole-word pattern of a known value with any short run of separators between its
+    letters and digits (``06-12345678`` ~ ``06 1234 5678`` ~ ``0612345678``)."""
+    characters = [char for char in value if char.isalnum()]
+    if len(characters) < MIN_VALUE_CHARS:
+        return None
+    body = _VALUE_SEPARATORS.join(re.escape(char) for char in characters)
+    return re.compile(rf"(?<![^\W_]){body}(?![^\W_])", re.IGNORECASE)
+
+
+def _contains_known_value(text: str, value: str) -> bool:
+    pattern = _known_value_pattern(value)
+    if pattern is None:
+        return False
+    one_word = value.strip().isalpha()
+    # A one-word value (a town such as "Best") written as a lowercase word is that word.
+    return any(
+        not (one_word and match.group(0).islower() and not value.islower())
+        for match in pattern.finditer(text)
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -119,14 +142,8 @@ def find_known_phi(text: str, metadata: NoteMetadata) -> list[str]:
         _contains_name(text, form) for person in metadata.caregivers for form in _name_forms(person)
     ):
         found.append("caregiver_name")
-    normalized: str | None = None
     for known in metadata.known_values:
-        value = _alnum(known.value)
-        if len(value) < MIN_VALUE_CHARS:
-            continue
-        if normalized is None:
-            normalized = _alnum(text)
-        if value in normalized:
+        if _contains_known_value(text, known.value):
             kind = f"known_value:{known.label}"
             if kind not in found:
                 found.append(kind)
