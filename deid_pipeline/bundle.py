@@ -46,7 +46,13 @@ SCHEMA_VERSION = 2
 TWO_HEAD_CONFIG_KEY = "deid_two_head"
 
 FileRole = Literal[
-    "tokenizer", "config", "weights_safetensors", "weights_onnx", "tensorrt_plan", "vocabulary"
+    "tokenizer",
+    "config",
+    "weights_safetensors",
+    "weights_onnx",
+    "weights_onnx_int8",
+    "tensorrt_plan",
+    "vocabulary",
 ]
 _HEX = frozenset("0123456789abcdef")
 
@@ -264,7 +270,12 @@ class Manifest(BaseModel):
         roles = {entry.role for entry in self.files}
         if "tokenizer" not in roles:
             raise ValueError("a bundle needs at least one tokenizer file")
-        if not roles & {"weights_safetensors", "weights_onnx", "tensorrt_plan"}:
+        if not roles & {
+            "weights_safetensors",
+            "weights_onnx",
+            "weights_onnx_int8",
+            "tensorrt_plan",
+        }:
             raise ValueError("a bundle needs at least one weights file")
         if self.base is not None:
             if self.schema_version < 2:
@@ -489,7 +500,11 @@ def _materialize_into(src: Path, manifest: Manifest, staging: Path) -> None:
     files: list[FileSpec | FileEntry] = []
     weights = [entry for entry in manifest.files if entry.role == "weights_safetensors"]
     for entry in manifest.files:
-        if manifest.needs_materialization and entry.role in ("weights_safetensors", "weights_onnx"):
+        if manifest.needs_materialization and entry.role in (
+            "weights_safetensors",
+            "weights_onnx",
+            "weights_onnx_int8",
+        ):
             continue  # rewritten below with the word embeddings
         target = staging / entry.path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -517,9 +532,10 @@ def _materialize_into(src: Path, manifest: Manifest, staging: Path) -> None:
         staging, draft.model_copy(update={"bundle_sha256": manifest_digest(draft)})
     )
     if manifest.needs_materialization:
-        from deid_pipeline.export import export_onnx
+        from deid_pipeline.export import export_onnx, quantize_onnx_int8
 
         export_onnx(staging)
+        quantize_onnx_int8(staging)
 
 
 def _write_full_weights(partial: Path, src: Path, base: BaseEncoder, out: Path) -> None:

@@ -20,6 +20,7 @@ from deid_pipeline.modeling import load_torch_model
 logger = logging.getLogger(__name__)
 
 ONNX_NAME = "model.onnx"
+ONNX_INT8_NAME = "model.int8.onnx"
 INPUT_NAMES = ("input_ids", "attention_mask")
 OUTPUT_NAMES = ("bio_logits", "entity_logits")
 #: Opset used when the caller does not ask for one (supported by current ONNX Runtime releases).
@@ -29,7 +30,7 @@ DEFAULT_OPSET = 17
 def export_onnx(bundle_dir: Path | str, opset: int | None = None) -> Path:
     """Export the bundle's model to ``model.onnx`` in the bundle, list it, return its path."""
     root = Path(bundle_dir)
-    bundle = load_bundle(root, verify=True)
+    bundle = load_bundle(root, verify=True, materialize=False)
     model = load_torch_model(bundle).eval()
     out = root / ONNX_NAME
     # Distinct example sizes so no axis is specialised to a constant while tracing.
@@ -58,6 +59,30 @@ def export_onnx(bundle_dir: Path | str, opset: int | None = None) -> Path:
     _check_onnx(out)
     add_bundle_files(root, [(ONNX_NAME, "weights_onnx")])
     logger.info("exported ONNX model (%d bytes) into bundle", out.stat().st_size)
+    return out
+
+
+def quantize_onnx_int8(bundle_dir: Path | str) -> Path:
+    """Dynamic int8 quantisation of the bundle's ONNX model (weights int8, activations
+    quantised per batch at run time) into ``model.int8.onnx``, listed as ``weights_onnx_int8``.
+
+    Only the MatMul weights are quantised; embeddings, LayerNorm and the heads' logits stay
+    fp32. Whether int8 is worth its recall cost is measured, not assumed (model card).
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = Path(bundle_dir)
+    bundle = load_bundle(root, verify=True, materialize=False)
+    source = bundle.path_of("weights_onnx")
+    if source is None:
+        raise BundleError("bundle has no weights_onnx file to quantise")
+    out = root / ONNX_INT8_NAME
+    quantize_dynamic(
+        str(source), str(out), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"]
+    )
+    _check_onnx(out)
+    add_bundle_files(root, [(ONNX_INT8_NAME, "weights_onnx_int8")])
+    logger.info("quantised ONNX model to int8 (%d bytes)", out.stat().st_size)
     return out
 
 

@@ -516,6 +516,13 @@ def test_source_bundle_materializes_once_into_the_cache_and_runs_on_onnx(
     with torch.inference_mode():
         torch_bio, _ = load_torch_model(bundle)(torch.from_numpy(ids), torch.from_numpy(mask))
     assert np.abs(onnx_bio - torch_bio.numpy())[mask.astype(bool)].max() <= 1e-3
+    # The int8 twin runs too and stays close to fp32 (its recall cost is measured, not here).
+    from deid_pipeline.runtimes.onnx_runtime import OnnxRuntime
+
+    int8_bio, _ = OnnxRuntime(bundle, precision="int8").run(ids, mask)
+    real = mask.astype(bool)
+    assert int8_bio.shape == onnx_bio.shape and np.isfinite(int8_bio).all()
+    assert np.corrcoef(int8_bio[real].ravel(), onnx_bio[real].ravel())[0, 1] > 0.9
 
 
 def test_materialize_refuses_an_altered_vocabulary(base_bundle: Path, tmp_path: Path) -> None:

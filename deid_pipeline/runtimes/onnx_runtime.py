@@ -1,9 +1,16 @@
-"""ONNX Runtime backend: the bundle's ``weights_onnx`` file, CUDA EP when available."""
+"""ONNX Runtime backend: the bundle's ``weights_onnx`` file (or its int8 twin), CUDA EP when
+available.
+
+Precision: ``fp32`` (the exported graph) or ``int8`` (dynamic quantisation, ``weights_onnx_int8``,
+CPU only). The default comes from ``DEID_ONNX_PRECISION`` (``fp32`` when unset), so every door
+(CLI, pipeline worker, service) picks the same one; the model card reports what int8 costs.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -14,6 +21,16 @@ if TYPE_CHECKING:
 
 CUDA_PROVIDER = "CUDAExecutionProvider"
 CPU_PROVIDER = "CPUExecutionProvider"
+Precision = Literal["fp32", "int8"]
+PRECISION_ENV = "DEID_ONNX_PRECISION"
+
+
+def default_precision() -> Precision:
+    """``$DEID_ONNX_PRECISION`` (``fp32`` or ``int8``), ``fp32`` when unset."""
+    value = os.environ.get(PRECISION_ENV, "fp32").strip().lower() or "fp32"
+    if value not in ("fp32", "int8"):
+        raise ValueError(f"{PRECISION_ENV} must be fp32 or int8, got {value!r}")
+    return value  # type: ignore[return-value]
 
 
 def default_providers() -> list[str]:
@@ -35,13 +52,17 @@ class OnnxRuntime:
         providers: Sequence[str] | None = None,
         intra_op_threads: int | None = None,
         inter_op_threads: int | None = None,
+        precision: Precision | None = None,
     ) -> None:
         import onnxruntime as ort
 
-        path = bundle.path_of("weights_onnx")
+        self.precision: Precision = precision or default_precision()
+        role = "weights_onnx_int8" if self.precision == "int8" else "weights_onnx"
+        path = bundle.path_of(role)
         if path is None:
             raise RuntimeUnavailableError(
-                "bundle has no weights_onnx file; run the ONNX export first"
+                f"bundle has no {role} file; materialize the bundle "
+                "(deid-pipeline bundle materialize) or export ONNX first"
             )
         options = ort.SessionOptions()
         # 0 lets ONNX Runtime pick; a shared machine wants an explicit small number.
