@@ -182,12 +182,12 @@ FREQUENCIES: tuple[str, ...] = (
     "1x/dag", "2x/dag", "3x/dag", "1x per dag", "2x per dag", "3 x daags", "4x daags", "2 maal daags",
     "max 4x/dag", "max 6dd", "max. 3 x per dag", "1x/week", "1x per week", "2 dd 2 pufjes",
     "3 dd 10 ml", "1x per 3 dagen", "elke 6 uur", "iedere 8 uur", "q6h", "1x/24u", "2x/24u",
-    "1 dd 1 tablet", "2dd1 tablet", "1 x daags 1 capsule", "om de dag", "4 dd 1 g",
+    "1 dd 1 tablet", "2dd1 tablet", "1 x daags 1 capsule", "4 dd 1 g",
 )  # fmt: skip
 _FREQUENCY_WORDS: tuple[str, ...] = (
     "zo nodig", "z.n.", "zn", "a.n.", "voor de nacht", "'s ochtends", "'s avonds", "nuchter",
     "continu", "bij pijn", "bij benauwdheid", "bij misselijkheid", "volgens schema", "bij onrust",
-    "volgens glucoseschema", "volgens schema trombosedienst", "eenmalig", "stat",
+    "volgens glucoseschema", "volgens schema trombosedienst", "eenmalig", "stat", "om de dag",
 )  # fmt: skip
 
 
