@@ -598,22 +598,30 @@ def test_source_in_dutch_date_forms_comes_through_and_a_missing_column_is_named(
     assert "required: note_id (string (or integer)), note_date" in str(error.value)
 
 
+def _run_stages_through_logits(root: Path) -> dict[str, Any]:
+    """raw_notes, request_shards and logits of DAY1 by their stage functions (the worker in
+    this process); returns the worker request."""
+    from deid_pipeline.worker import WorkerParams, run_worker
+
+    settings = PipelineSettings()
+    stages.run_raw_notes(settings, DAY1, "r1")
+    stages.run_request_shards(settings, DAY1, "r1")
+    params = stages.worker_params(settings, DAY1, root / "run-out")
+    run_worker(WorkerParams.model_validate(params))
+    stages.commit_logits(settings, DAY1, "r1", params, [], {})
+    return params
+
+
 def test_spans_refuses_logits_of_another_bundle(
     env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from deid_pipeline.core import ModelMismatchError
     from deid_pipeline.testing import make_tiny_bundle
-    from deid_pipeline.worker import WorkerParams, run_worker
 
     _write_source(os.environ["DEID_SOURCE_URI"], [_note(i, DAY1) for i in range(3)])
-    settings = PipelineSettings()
-    stages.run_raw_notes(settings, DAY1, "r1")
-    stages.run_request_shards(settings, DAY1, "r1")
-    params = stages.worker_params(settings, DAY1, env / "run-out")
-    run_worker(WorkerParams.model_validate(params))
-    stages.commit_logits(settings, DAY1, "r1", params, [], {})
+    params = _run_stages_through_logits(env)
     other = make_tiny_bundle(tmp_path / "other", window_length=64, window_overlap=16, seed=1)
-    monkeypatch.setenv("DEID_BUNDLE_DIR", str(other.root if hasattr(other, "root") else other))
+    monkeypatch.setenv("DEID_BUNDLE_DIR", str(other.root))
     with pytest.raises(ModelMismatchError) as error:
         stages.run_spans(PipelineSettings(), DAY1, "r2")
     message = str(error.value)
@@ -624,3 +632,18 @@ def test_spans_refuses_logits_of_another_bundle(
     stages.run_spans(PipelineSettings(), DAY1, "r3")
     made_by = {row["bundle_sha256"] for row in _rows(env, "spans", DAY1)}
     assert made_by == {PipelineSettings().load_bundle().sha256}
+
+
+def test_a_stale_stage_says_which_stage_to_re_run(env: Path) -> None:
+    rows = [_note(i, DAY1) for i in range(3)]
+    _write_source(os.environ["DEID_SOURCE_URI"], rows)
+    _run_stages_through_logits(env)
+    settings = PipelineSettings()
+    stages.run_spans(settings, DAY1, "r1")
+    # The source changes a note and raw_notes is re-run, but spans is not.
+    rows[1] = {**rows[1], "text": rows[1]["text"] + " Aanvulling."}
+    _write_source(os.environ["DEID_SOURCE_URI"], rows)
+    stages.run_raw_notes(settings, DAY1, "r2")
+    with pytest.raises(stages.StageError, match="re-run spans"):
+        stages.run_deidentified_notes(settings, DAY1, "r2")
+    assert _rows(env, "deidentified_notes", DAY1) == []

@@ -181,6 +181,41 @@ def _quarantine(
     )
 
 
+def _write_partition(
+    settings: PipelineSettings,
+    name: str,
+    rows: pa.Table | Iterator[pa.RecordBatch],
+    schema: pa.Schema,
+    partition_date: str,
+) -> None:
+    """Replace the table's partition with ``rows`` (a table, or batches streamed as made).
+
+    The Delta write hides its cause's message (a library's may quote rows); a stage's own
+    error raised while the batches are made says what to do, so it is raised as it is.
+    """
+    own: list[Exception] = []
+
+    def guarded(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from batches
+        except (StageError, ModelMismatchError) as error:
+            own.append(error)
+            raise
+
+    data = rows if isinstance(rows, pa.Table) else delta_io.stream(schema, guarded(rows))
+    try:
+        replace_partition(
+            table_uri(settings.storage_root, name),
+            data,
+            partition_date,
+            storage_options=settings.storage_options(),
+        )
+    except delta_io.DeltaWriteError:
+        if own:
+            raise own[0] from None
+        raise
+
+
 # ------------------------------------------------------------------------------------------
 # raw_notes: validate (core prepare, first half)
 
@@ -230,12 +265,7 @@ def run_raw_notes(settings: PipelineSettings, partition_date: str, run_id: str) 
             if rows:
                 yield pa.RecordBatch.from_pylist(rows, schema=RAW_SCHEMA)
 
-    replace_partition(
-        table_uri(settings.storage_root, RAW_NOTES),
-        delta_io.stream(RAW_SCHEMA, batches()),
-        partition_date,
-        storage_options=settings.storage_options(),
-    )
+    _write_partition(settings, RAW_NOTES, batches(), RAW_SCHEMA, partition_date)
     figures.quarantined = _quarantine(settings, rejections, partition_date, RAW_NOTES, run_id)
     figures.extra["source_rows"] = figures.rows + figures.quarantined
     figures.extra["quarantine_reasons"] = dict(Counter(r.reason.value for r in rejections))
@@ -312,12 +342,8 @@ def run_request_shards(
             figures.extra["tokens"] = figures.extra.get("tokens", 0) + info.n_tokens
 
     figures.shards = len(index)
-    replace_partition(
-        table_uri(root, REQUEST_SHARDS),
-        pa.Table.from_pylist(index, schema=SHARDS_SCHEMA),
-        partition_date,
-        storage_options=settings.storage_options(),
-    )
+    index_table = pa.Table.from_pylist(index, schema=SHARDS_SCHEMA)
+    _write_partition(settings, REQUEST_SHARDS, index_table, SHARDS_SCHEMA, partition_date)
     figures.quarantined = _quarantine(settings, rejections, partition_date, REQUEST_SHARDS, run_id)
     # Only now, with the new index committed, are the older run folders unreferenced.
     delta_io.remove_stale_runs(root, REQUEST_SHARDS, partition_date, keep=folder)
@@ -418,12 +444,8 @@ def commit_logits(
         figures.windows += ref.n_windows
     figures.rows = figures.shards = len(rows)
     figures.extra["logits_files_found_on_disk"] = recovered
-    replace_partition(
-        table_uri(root, LOGITS),
-        pa.Table.from_pylist(rows, schema=LOGITS_SCHEMA),
-        partition_date,
-        storage_options=settings.storage_options(),
-    )
+    logits_table = pa.Table.from_pylist(rows, schema=LOGITS_SCHEMA)
+    _write_partition(settings, LOGITS, logits_table, LOGITS_SCHEMA, partition_date)
     delta_io.remove_stale_runs(root, LOGITS, partition_date, keep=Path(params["out_dir"]))
     return figures
 
@@ -517,12 +539,7 @@ def run_spans(settings: PipelineSettings, partition_date: str, run_id: str) -> S
             if rows:
                 yield pa.RecordBatch.from_pylist(rows, schema=SPANS_SCHEMA)
 
-    replace_partition(
-        table_uri(settings.storage_root, SPANS),
-        delta_io.stream(SPANS_SCHEMA, batches()),
-        partition_date,
-        storage_options=settings.storage_options(),
-    )
+    _write_partition(settings, SPANS, batches(), SPANS_SCHEMA, partition_date)
     figures.extra.update(_provenance(bundle))
     # Rows that arrived ahead of their shard: bounded by one read batch, not by the partition.
     figures.extra["join_rows_waiting_max"] = take.max_pending
@@ -626,12 +643,7 @@ def run_deidentified_notes(
         for note_id in take.rest():
             raise StageError(f"spans of note {note_id} do not match raw_notes; re-run spans")
 
-    replace_partition(
-        table_uri(settings.storage_root, DEIDENTIFIED_NOTES),
-        delta_io.stream(DEID_SCHEMA, batches()),
-        partition_date,
-        storage_options=settings.storage_options(),
-    )
+    _write_partition(settings, DEIDENTIFIED_NOTES, batches(), DEID_SCHEMA, partition_date)
     figures.withheld = _quarantine(settings, withheld, partition_date, DEIDENTIFIED_NOTES, run_id)
     figures.extra.update(provenance)
     figures.extra["pipeline_version"] = PIPELINE_VERSION
