@@ -12,6 +12,7 @@ also a name or a place in the corpus. Words are split train / held-out like ever
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import re
 from functools import lru_cache
 
@@ -20,9 +21,6 @@ from deid_pipeline.synth.split import Pool
 
 _WORD = re.compile(r"[^\W\d_]+")
 _VOWEL = re.compile(r"[aeiouyáéíóúàèëïöüâêîôû]")
-#: Faker person providers whose first and last names are also excluded (names of patients and
-#: staff in Dutch and Belgian hospitals come from everywhere).
-_FOREIGN_NAME_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "tr_TR", "es_ES", "it_IT", "pl_PL")
 
 #: Connectives and adverbs that open sentences in clinical notes (curated).
 STARTERS = Pool(
@@ -97,6 +95,18 @@ STARTERS = Pool(
 )
 
 
+def _person_providers() -> list[type]:
+    """Faker's person providers of every locale: names of patients and staff in Dutch and
+    Belgian hospitals come from everywhere, so no first or last name of any list is used."""
+    import faker.providers.person as people
+
+    providers = []
+    for module in pkgutil.iter_modules(people.__path__):
+        provider = importlib.import_module(f"{people.__name__}.{module.name}").Provider
+        providers.append(provider)
+    return providers
+
+
 def _words(text: str) -> list[str]:
     return [word.lower() for word in _WORD.findall(text)]
 
@@ -137,25 +147,49 @@ def phi_words() -> frozenset[str]:
         provider = importlib.import_module(f"faker.providers.address.{module}").Provider
         for name in getattr(provider, "countries", ()):
             words.update(_words(str(name)))
-    for locale in _FOREIGN_NAME_LOCALES:
-        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+    for provider in _person_providers():
         for attribute in ("first_names", "first_names_male", "first_names_female", "last_names"):
             names = getattr(provider, attribute, ())
-            for name in names:
-                words.update(_words(str(name)))
+            if isinstance(names, (list, tuple, dict, set, frozenset)):
+                for name in names:
+                    words.update(_words(str(name)))
     return frozenset(words)
+
+
+#: A lexicon word is left out when it is this much more frequent in English than in Dutch
+#: (wordfreq's Zipf scale): the Dutch list carries English from subtitles and the web.
+ENGLISH_MARGIN = 0.5
+# Words that look like a street ("raadhuisstraat") or a Frisian surname ("brandsma", "hoekstra")
+# are kept out as well: the lexicon holds proper names no list of the generator knows.
+_PLACE_OR_NAME = re.compile(
+    r"(?:straat|laan|plein|gracht|singel|dreef|steenweg|kade|sma|stra|inga|ema)$"
+)
+_KEEP = frozenset(
+    {"plasma", "miasma", "extra", "systema", "probleema", "thema", "schema", "dilemma"}
+)
 
 
 @lru_cache(maxsize=1)
 def ordinary_words() -> Pool[str]:
-    """Lower-case Dutch lexicon words that are no PHI value anywhere in the generator."""
+    """Lower-case Dutch lexicon words that are no PHI value anywhere in the generator.
+
+    Words of three letters or more with a vowel, not in :func:`phi_words`, not clearly English
+    (see :data:`ENGLISH_MARGIN`) and not shaped like a street or a Frisian surname.
+    """
+    import wordfreq
+
     from deid_pipeline.training import dutch_lexicon
 
     excluded = phi_words()
-    return Pool(
-        [
-            word
-            for word in dutch_lexicon()
-            if len(word) >= 3 and word.islower() and _VOWEL.search(word) and word not in excluded
-        ]
-    )
+    dutch = wordfreq.get_frequency_dict("nl", wordlist="large")
+    english = wordfreq.get_frequency_dict("en", wordlist="large")
+    margin = 10**ENGLISH_MARGIN
+
+    def ordinary(word: str) -> bool:
+        if len(word) < 3 or not word.islower() or not _VOWEL.search(word) or word in excluded:
+            return False
+        if english.get(word, 0.0) >= margin * dutch.get(word, 0.0) > 0.0:
+            return False
+        return word in _KEEP or not _PLACE_OR_NAME.search(word)
+
+    return Pool([word for word in dutch_lexicon() if ordinary(word)])
