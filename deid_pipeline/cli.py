@@ -203,7 +203,7 @@ def _add_deidentify(subparsers: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
-    from deid_pipeline import __version__, bundle, evaluation, training
+    from deid_pipeline import __version__, base_model, bundle, evaluation, training
     from deid_pipeline.synth import cli as synth_cli
 
     parser = argparse.ArgumentParser(
@@ -213,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_deidentify(subparsers)
     bundle.register(subparsers)
+    base_model.register(subparsers)
     synth_cli.register(subparsers)
     training.register(subparsers)
     evaluation.register(subparsers)

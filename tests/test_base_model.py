@@ -6,6 +6,7 @@ same sentence embeddings and the converted tokenizer the same token counts.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from pathlib import Path
 
@@ -148,3 +149,34 @@ def test_offsets_cover_words_without_blanks_and_keep_combining_marks(
     # A literal "<s>" in a note is text, never the control token.
     if "<s>" in text:
         assert 0 not in tokenized.token_ids.tolist()
+
+
+def test_convert_writes_an_hf_folder_and_takes_a_local_hf_copy_instead(tmp_path: Path) -> None:
+    """`base convert` from the pinned file; its output, read back as a "local HF copy", gives
+    the same tensors through the --hf-dir path (the plumbing a site with the full-precision
+    checkpoint uses)."""
+    from safetensors.numpy import load_file
+    from transformers import AutoTokenizer
+
+    from deid_pipeline.cli import main
+
+    first = tmp_path / "from_package"
+    assert main(["base", "convert", "--out", str(first), "--layers", "2"]) == 0
+    config = json.loads((first / "config.json").read_text(encoding="utf-8"))
+    assert config["num_hidden_layers"] == 2 and config["model_type"] == "xlm-roberta"
+    id_map = base_model.read_id_map(first / "base_vocabulary.json")
+    tokenizer = AutoTokenizer.from_pretrained(str(first), local_files_only=True)
+    assert tokenizer.is_fast and len(tokenizer) == len(id_map) == config["vocab_size"]
+    # The folder is an HF copy too: converting it again keeps every tensor.
+    again = tmp_path / "from_hf_copy"
+    assert main(["base", "convert", "--out", str(again), "--hf-dir", str(first)]) == 0
+    before, after = (
+        load_file(str(first / "model.safetensors")),
+        load_file(str(again / "model.safetensors")),
+    )
+    assert before.keys() == after.keys()
+    rows = base_model.read_id_map(again / "base_vocabulary.json")
+    assert rows == list(range(len(rows)))  # its own vocabulary is kept whole
+    for name in before:
+        np.testing.assert_array_equal(before[name], after[name], err_msg=name)
+    assert main(["base", "convert", "--out", str(again)]) == 1  # not empty: refused
