@@ -61,11 +61,13 @@ _TEMPLATE_TITLE = re.compile(
 )
 _TEMPLATE_SOAP = re.compile(r"(?:^|(?<=\n))(?P<label>[SOAEP])/(?= )")
 _MAX_TEMPLATE_LABEL = 48
-# Capitalised (not ALL-CAPS) word at the start of the text, a line, a bullet or a sentence.
-_SENTENCE_START = re.compile(
-    rf"(?:^|(?<=\n)|(?<=[.!?] )|(?<=\n- )|(?<=\n\* )|(?<=\n• )|(?<=\n> ))"
-    rf"[{_UPPER}][{_LOWER}]+(?:['-][{_LOWER}]+)*(?![\w'/-])(?! ?:)"
+# A capitalised (not ALL-CAPS) word; it counts when it starts the text, a line, a bullet or a
+# sentence (checked on the characters before it, which is faster than look-behinds).
+_CAPITALISED = re.compile(
+    rf"(?<![\w'-])[{_UPPER}][{_LOWER}]+(?:['-][{_LOWER}]+)*(?![\w'/-])(?! ?:)"
 )
+_SENTENCE_END = frozenset({". ", "! ", "? "})
+_BULLETS = frozenset({"\n- ", "\n* ", "\n• ", "\n> "})
 
 
 def phi(text: str, label: str) -> Fragment:
@@ -354,9 +356,15 @@ def sentence_initial_words(
     blocked = _merge(list(taken))
     blocked_starts = [start for start, _ in blocked]
     found: list[Range] = []
-    for match in _SENTENCE_START.finditer(text):
+    for match in _CAPITALISED.finditer(text):
         start, end = match.span()
-        if _overlaps(starts, spans, start, end):
+        opens = (
+            start == 0
+            or text[start - 1] == "\n"
+            or text[start - 2 : start] in _SENTENCE_END
+            or text[start - 3 : start] in _BULLETS
+        )
+        if not opens or _overlaps(starts, spans, start, end):
             continue
         index = bisect.bisect_left(blocked_starts, end)
         if index > 0 and blocked[index - 1][1] > start:
