@@ -747,17 +747,18 @@ def _coverage_row(name: str, coverage: CoverageScores) -> list[str]:
 
 
 def _annotation_row(name: str, scores: AnnotationScores) -> list[str]:
-    top = ", ".join(
-        f"{label} {count}" for label, count in list(scores.predicted_labels.items())[:3]
-    )
     return [
         name,
         str(scores.items),
         _fmt(scores.intact_share),
         str(scores.chars),
         _fmt(scores.redaction_rate),
-        top or "-",
     ]
+
+
+def _top_labels(scores: AnnotationScores, count: int = 4) -> str:
+    pairs = list(scores.predicted_labels.items())[:count]
+    return ", ".join(f"{label} {number}" for label, number in pairs) or "-"
 
 
 def _groups(report: EvaluationReport) -> list[tuple[str, GroupScores]]:
@@ -792,7 +793,7 @@ def format_report(report: EvaluationReport) -> str:
     score_header = ["label", "support", "tp", "fp", "fn", "precision", "recall", "f1"]
     char_header = ["group", "docs", "phi_chars", "phi_recall", "non_phi_redacted", "clean_docs"]
     coverage_header = ["label", "spans", "fully", "partly", "missed", "char_recall"]
-    annotation_header = ["kind", "items", "intact", "chars", "redacted", "top predicted labels"]
+    annotation_header = ["kind", "items", "intact", "chars", "redacted"]
     out = [
         f"documents: {report.documents}  gold spans: {report.gold_spans}  "
         f"predicted spans: {report.predicted_spans}",
@@ -822,6 +823,8 @@ def format_report(report: EvaluationReport) -> str:
         "",
         "Non-PHI annotations (intact: share untouched; redacted: share of their characters)",
         *_table(annotation_header, annotation_rows),
+        "predicted labels over them (spans):",
+        *(f"  {kind}: {_top_labels(a)}" for kind, a in report.annotations.items()),
     ]
     rows = []
     for name, group in _groups(report):
