@@ -215,7 +215,7 @@ def medication_line(rng: random.Random, locale: Locale) -> Fragment:
         brand = rng.choice(brands[1] if locale == "nl-BE" else brands[0])
         written = f"{brand} ({name})" if rng.random() < 0.5 else brand
     else:
-        written = name.capitalize() if rng.random() < 0.15 else name
+        written = name[:1].upper() + name[1:] if rng.random() < 0.15 else name
     dose = qty(rng.choice(doses))
     route = rng.choice(routes)
     form = rng.randrange(7)
