@@ -226,8 +226,18 @@ def _is_trimmable(char: str) -> bool:
     return char.isspace() or category.startswith("P") or category.startswith("C")
 
 
+#: The last word of a span that is a dotted abbreviation whose closing dot belongs to it:
+#: initials ("D.S.H", "M"), "B.V", and year-less day.month dates ("18.12", "1.1"). A long last
+#: segment ("12.03.2020") makes the dot after it sentence punctuation.
+_DOTTED_ABBREVIATION: Final = re.compile(r"(?:^|(?<=\s))(?:(?:\w{1,2}\.)+\w{1,2}|[^\W\d_])\Z")
+
+
 def trim_span(text: str, span: Span) -> Span | None:
-    """Strip whitespace and punctuation from both ends; ``None`` when nothing is left."""
+    """Strip whitespace and punctuation from both ends; ``None`` when nothing is left.
+
+    The closing dot of a dotted abbreviation at the end ("Mestdagh, D.S.H.", "18.12.") stays
+    in (or joins) the span: it is part of the written value, not sentence punctuation.
+    """
     start, end = span.start, span.end
     while start < end and _is_trimmable(text[start]):
         start += 1
@@ -235,6 +245,8 @@ def trim_span(text: str, span: Span) -> Span | None:
         end -= 1
     if start >= end:
         return None
+    if end < len(text) and text[end] == "." and _DOTTED_ABBREVIATION.search(text, start, end):
+        end += 1
     return Span(start, end, span.label, span.score, span.source)
 
 

@@ -178,6 +178,15 @@ def test_expand_to_word_boundaries(text: str, fragment: str, expected: str) -> N
         ("bel +31 6 1234", "+31 6 1234", "+31 6 1234"),  # a leading symbol is kept
         ("a , . b", " , . ", None),
         ("x\u200bJansen\u200b y", "\u200bJansen\u200b", "Jansen"),
+        # The closing dot of initials and of a day.month date is part of the value.
+        ("Patiënt: Mestdagh, D.S.H.\n", "Mestdagh, D.S.H.\n", "Mestdagh, D.S.H."),
+        ("Patiënt: Mestdagh, D.S.H.\n", "Mestdagh, D.S.H", "Mestdagh, D.S.H."),
+        ("door Spies, G.\n", "Spies, G", "Spies, G."),
+        ("bij Van Wessex B.V.. Zijn", "Van Wessex B.V", "Van Wessex B.V."),
+        ("controle 18.12.\tTIJD", "18.12", "18.12."),
+        ("op 12.03.2020. Daarna", "12.03.2020.", "12.03.2020"),
+        ("gezien door Jansen. Daarna", "Jansen.", "Jansen"),
+        ("vitamine D.", "D.", "D."),
     ],
 )
 def test_trim_span(text: str, fragment: str, expected: str | None) -> None:
