@@ -204,6 +204,7 @@ def _add_deidentify(subparsers: Any) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
     from deid_pipeline import __version__, base_model, bundle, evaluation, training
+    from deid_pipeline.service import cli as service_cli
     from deid_pipeline.synth import cli as synth_cli
 
     parser = argparse.ArgumentParser(
@@ -217,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth_cli.register(subparsers)
     training.register(subparsers)
     evaluation.register(subparsers)
+    service_cli.register(subparsers)
     return parser
 
 
