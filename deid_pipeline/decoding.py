@@ -226,17 +226,36 @@ def _is_trimmable(char: str) -> bool:
     return char.isspace() or category.startswith("P") or category.startswith("C")
 
 
-#: The last word of a span that is a dotted abbreviation whose closing dot belongs to it:
-#: initials ("D.S.H", "M"), "B.V", and year-less day.month dates ("18.12", "1.1"). A long last
-#: segment ("12.03.2020") makes the dot after it sentence punctuation.
-_DOTTED_ABBREVIATION: Final = re.compile(r"(?:^|(?<=\s))(?:(?:\w{1,2}\.)+\w{1,2}|[^\W\d_])\Z")
+#: The last word of a span that is an abbreviation whose closing dot belongs to it: initials
+#: ("D.S.H", "M"), "B.V", year-less day.month dates ("18.12", "1.1") and abbreviated months
+#: ("29 dec"). A long last segment ("12.03.2020") makes a following dot sentence punctuation.
+_DOTTED_ABBREVIATION: Final = re.compile(
+    r"(?:\w{1,2}\.)+\w{1,2}|[^\W\d_]|(?i:jan|febr?|mrt|apr|jun|jul|aug|sept?|okt|oct|nov|dec)"
+)
+
+
+def _keeps_closing_dot(text: str, start: int, end: int) -> bool:
+    if end >= len(text) or text[end] != ".":
+        return False
+    last_word = text[start:end].rsplit(None, 1)[-1]
+    return _DOTTED_ABBREVIATION.fullmatch(last_word) is not None
+
+
+def _keeps_opening_parenthesis(text: str, start: int, end: int) -> bool:
+    # "(0227) 110125": the bracket opens a part of the value, closed inside the span. A value
+    # wholly in brackets, "(Jansen)", is trimmed to its content.
+    if start == 0 or text[start - 1] != "(":
+        return False
+    close = text.find(")", start, end)
+    return 0 <= close < end - 1 and "(" not in text[start:close]
 
 
 def trim_span(text: str, span: Span) -> Span | None:
     """Strip whitespace and punctuation from both ends; ``None`` when nothing is left.
 
-    The closing dot of a dotted abbreviation at the end ("Mestdagh, D.S.H.", "18.12.") stays
-    in (or joins) the span: it is part of the written value, not sentence punctuation.
+    Two kinds of punctuation belong to the written value and stay in (or join) the span: the
+    closing dot of an abbreviation at the end ("Mestdagh, D.S.H.", "18.12.", "29 dec.") and an
+    opening bracket closed inside the span ("(0227) 110125").
     """
     start, end = span.start, span.end
     while start < end and _is_trimmable(text[start]):
@@ -245,8 +264,10 @@ def trim_span(text: str, span: Span) -> Span | None:
         end -= 1
     if start >= end:
         return None
-    if end < len(text) and text[end] == "." and _DOTTED_ABBREVIATION.search(text, start, end):
+    if _keeps_closing_dot(text, start, end):
         end += 1
+    if _keeps_opening_parenthesis(text, start, end):
+        start -= 1
     return Span(start, end, span.label, span.score, span.source)
 
 
@@ -260,6 +281,20 @@ def trim_span(text: str, span: Span) -> Span | None:
 #: address lines), and joiners surrounded by spaces ("12-03 - 15-03" is two dates, which the
 #: date shifter must see separately).
 MERGEABLE_GAP: Final = re.compile(r"[ \t\u00a0]{1,2}|[-\u2010\u2011'\u2019./]|\.[ \t\u00a0]")
+
+
+#: Initials written after a surname and a comma ("Stoffel, C.I.", "Fierens, J.").
+_INITIALS: Final = re.compile(r"(?:[^\W\d_]\.)+")
+
+
+def _initials_after_comma(text: str, left: Span, right: Span) -> bool:
+    # A comma separates different people ("Jansen, Pietersen") except before initials, which
+    # always belong to the name before them.
+    return (
+        left.label.startswith("Name")
+        and text[left.end : right.start] in (",", ", ")
+        and _INITIALS.fullmatch(text, right.start, right.end) is not None
+    )
 
 
 def merge_fragments(text: str, spans: Sequence[Span]) -> list[Span]:
@@ -276,8 +311,10 @@ def merge_fragments(text: str, spans: Sequence[Span]) -> list[Span]:
         group.sort(key=lambda s: (s.start, s.end))
         current = group[0]
         for span in group[1:]:
-            gap_ok = span.start <= current.end or (
-                MERGEABLE_GAP.fullmatch(text, current.end, span.start) is not None
+            gap_ok = (
+                span.start <= current.end
+                or MERGEABLE_GAP.fullmatch(text, current.end, span.start) is not None
+                or _initials_after_comma(text, current, span)
             )
             if gap_ok:
                 current = Span(

@@ -186,7 +186,9 @@ def test_expand_to_word_boundaries(text: str, fragment: str, expected: str) -> N
         ("controle 18.12.\tTIJD", "18.12", "18.12."),
         ("op 12.03.2020. Daarna", "12.03.2020.", "12.03.2020"),
         ("gezien door Jansen. Daarna", "Jansen.", "Jansen"),
-        ("vitamine D.", "D.", "D."),
+        ("op 29 dec. opgenomen", "29 dec", "29 dec."),
+        ("T (0227) 110125\n", "0227) 110125", "(0227) 110125"),
+        ("zie (0227) 110125 en", "(0227) 110125 ", "(0227) 110125"),
     ],
 )
 def test_trim_span(text: str, fragment: str, expected: str | None) -> None:
@@ -207,8 +209,14 @@ def test_trim_span(text: str, fragment: str, expected: str | None) -> None:
         ("Jansen-de Vries", [("Jansen", "N"), ("de Vries", "N")], [("Jansen-de Vries", "N")]),
         ("op 12/03/2020", [("12", "D"), ("03", "D"), ("2020", "D")], [("12/03/2020", "D")]),
         ("'s-Hertogenbosch", [("s", "C"), ("Hertogenbosch", "C")], [("s-Hertogenbosch", "C")]),
+        (
+            "PATIËNT: Stoffel, C.I.\n",
+            [("Stoffel", "Name"), ("C.I.", "Name")],
+            [("Stoffel, C.I.", "Name")],
+        ),
         # Not merged: commas, line breaks, long gaps, spaced joiners, other labels.
         ("Jansen, Pietersen", [("Jansen", "N"), ("Pietersen", "N")], None),
+        ("Jansen, Pietersen", [("Jansen", "Name"), ("Pietersen", "Name")], None),
         ("Kerkstraat 1\n1234 AB", [("Kerkstraat 1", "C"), ("1234 AB", "C")], None),
         ("Jan    Jansen", [("Jan", "N"), ("Jansen", "N")], None),
         ("1-3-2020 - 5-3-2020", [("1-3-2020", "D"), ("5-3-2020", "D")], None),
