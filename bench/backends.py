@@ -1,8 +1,10 @@
-"""CLI throughput, torch vs ONNX Runtime, measured side by side in one run.
+"""CLI throughput, torch vs ONNX Runtime fp32 vs ONNX Runtime int8, side by side in one run.
 
-Each backend runs `deid-pipeline deidentify` in its own process (two runtimes in one process
+Each variant runs `deid-pipeline deidentify` in its own process (two runtimes in one process
 slow each other down), on the same synthetic notes and the same bundle, twice in alternation;
-the best docs/s of each is kept and the ratio printed. No note text is printed.
+the best docs/s (and its windows/s) of each is kept and the ratios printed. The int8 variant
+needs a materialized bundle (``weights_onnx_int8``); it is skipped for bundles without one. No
+note text is printed.
 
     python bench/backends.py [--notes 1000] [--bundle DIR | --tiny] [--threads 2]
 """
@@ -29,7 +31,23 @@ def _write_notes(path: Path, n_notes: int, seed: int) -> None:
             handle.write(synthetic.note.model_dump_json() + "\n")
 
 
-def _run(backend: str, notes: Path, bundle: Path, threads: int, out_dir: Path) -> dict[str, float]:
+#: (name, backend, extra environment)
+VARIANTS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("torch", "torch", {}),
+    ("onnx", "onnx", {"DEID_ONNX_PRECISION": "fp32"}),
+    ("onnx-int8", "onnx", {"DEID_ONNX_PRECISION": "int8"}),
+)
+
+
+def _run(
+    name: str,
+    backend: str,
+    extra_env: dict[str, str],
+    notes: Path,
+    bundle: Path,
+    threads: int,
+    out_dir: Path,
+) -> dict[str, float]:
     command = [
         sys.executable,
         "-m",
@@ -37,7 +55,7 @@ def _run(backend: str, notes: Path, bundle: Path, threads: int, out_dir: Path) -
         "deidentify",
         str(notes),
         "-o",
-        str(out_dir / f"{backend}.jsonl"),
+        str(out_dir / f"{name}.jsonl"),
         "--bundle",
         str(bundle),
         "--backend",
@@ -46,16 +64,22 @@ def _run(backend: str, notes: Path, bundle: Path, threads: int, out_dir: Path) -
         str(threads),
         "--demo",
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), **extra_env}
     completed = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     match = SUMMARY.search(completed.stderr)
     if match is None:
-        raise RuntimeError(f"{backend}: no summary line in the CLI's stderr")
+        raise RuntimeError(f"{name}: no summary line in the CLI's stderr")
+    notes_done, windows, docs_per_s = (
+        int(match.group(1)),
+        int(match.group(3)),
+        float(match.group(4)),
+    )
     return {
-        "notes": int(match.group(1)),
+        "notes": notes_done,
         "rejected": int(match.group(2)),
-        "windows": int(match.group(3)),
-        "docs_per_s": float(match.group(4)),
+        "windows": windows,
+        "docs_per_s": docs_per_s,
+        "windows_per_s": round(windows * docs_per_s / notes_done, 2) if notes_done else 0.0,
     }
 
 
@@ -78,17 +102,25 @@ def main() -> None:
             ).root
         notes = work / "notes.jsonl"
         _write_notes(notes, args.notes, args.seed)
+        from deid_pipeline.bundle import load_bundle
+
+        has_int8 = load_bundle(bundle).path_of("weights_onnx_int8") is not None
+        variants = [v for v in VARIANTS if v[0] != "onnx-int8" or has_int8]
         best: dict[str, dict[str, float]] = {}
         for _ in range(args.repeats):
-            for backend in ("torch", "onnx"):
-                figures = _run(backend, notes, bundle, args.threads, work)
-                if backend not in best or figures["docs_per_s"] > best[backend]["docs_per_s"]:
-                    best[backend] = figures
-        for backend, figures in best.items():
-            print(f"{backend:6s} " + json.dumps(figures))
-        ratio = best["onnx"]["docs_per_s"] / best["torch"]["docs_per_s"]
+            for name, backend, extra_env in variants:
+                figures = _run(name, backend, extra_env, notes, bundle, args.threads, work)
+                if name not in best or figures["docs_per_s"] > best[name]["docs_per_s"]:
+                    best[name] = figures
+        for name, figures in best.items():
+            print(f"{name:10s} " + json.dumps(figures))
+        torch_rate = best["torch"]["docs_per_s"]
+        for name in best:
+            if name != "torch":
+                ratio = best[name]["docs_per_s"] / torch_rate
+                print(f"{name}/torch docs/s ratio: {ratio:.2f}")
         print(
-            f"onnx/torch docs/s ratio: {ratio:.2f} ({args.notes} notes, {args.threads} threads, "
+            f"({args.notes} notes, {args.threads} threads, "
             f"bundle={'tiny' if args.bundle is None else bundle})"
         )
 
