@@ -229,6 +229,10 @@ PATTERN_CASES = [
     ("Weg 12 t/m 14-03-2024.", [("12 t/m 14-03-2024", DATE)]),
     ("Weg 28 dec t/m 3 jan 2024.", [("28 dec t/m 3 jan 2024", DATE)]),
     ("Op 14-12 maart.", [("12 maart", DATE)]),
+    ("Echo op 29/X en 31/XII/2025.", [("29/X", DATE), ("31/XII/2025", DATE)]),
+    # a letter pair that is also a unit is a postcode before a known place
+    ("Adres 4881 ML Wagenberg.", [("4881 ML Wagenberg", ADDR)]),
+    ("Adres 2976 MOL.", [("2976 MOL", ADDR)]),
 ]
 
 

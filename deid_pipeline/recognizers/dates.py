@@ -12,7 +12,8 @@ disjoint. Two consumers use it:
 Forms (day-month order, any of ``- / .`` as separator, nl-NL and nl-BE month names and
 abbreviations, an optional weekday in front: "ma 3/3", "maandag 3 maart 2024"):
 
-* numeric with year "03-03-2024", "3/3/24", "03.03.'24"; ISO "2024-03-03";
+* numeric with year "03-03-2024", "3/3/24", "03.03.'24"; ISO "2024-03-03"; a Roman month
+  "29/X", "31/XII/2025", "3-III-2024";
 * written "3 maart 2024", "3 mrt.", "3e maart"; month and year "maart 2024", "03-2024";
 * year-less numeric "24/2", "(24/2)", "12-03";
 * ranges that share a month or year: "12-14 maart 2024", "3 t/m 7 juni", "28 feb - 3 mrt",
@@ -37,6 +38,7 @@ from typing import Final, Literal
 __all__ = [
     "DUTCH_MONTHS",
     "DUTCH_WEEKDAYS",
+    "ROMAN_MONTHS",
     "DateExpression",
     "find_date_expressions",
     "is_valid_calendar_date",
@@ -113,36 +115,58 @@ _MONTH_WORD: Final = (
     )
     + ")"
 )
+#: A weekday before a date, on the same line; a dot only after an abbreviation ("di.").
 _WEEKDAY: Final = (
     "(?:"
-    + "|".join(sorted((n for names in DUTCH_WEEKDAYS for n in names), key=len, reverse=True))
-    + r")\.?,?\s+"
+    + "|".join(
+        sorted(
+            (
+                name if name == names[0] else rf"{name}\.?"
+                for names in DUTCH_WEEKDAYS
+                for name in names
+            ),
+            key=len,
+            reverse=True,
+        )
+    )
+    + r"),?[ \t\u00a0]+"
 )
 _DAY: Final = r"\d{1,2}"
 _ORDINAL: Final = r"(?:e|ste|de)?"
-_YEAR: Final = r"(?:\d{4}|'\d{2})"
+#: The year of a written date: a plausible one, at most two spaces after the month (in a
+#: table, "24 dec      2548" is a date and a lab value).
+_YEAR: Final = r"(?:(?:1[89]|2[01])\d{2}|'\d{2})"
 _NUM_YEAR: Final = r"(?:\d{4}|'?\d{2})"
 #: Between the two ends of a range: a dash (spaces allowed) or a word.
-_RANGE_WORD: Final = r"\s+(?:t/m|t\.m\.|tm|tot\s+en\s+met|tot|en|&)\s+"
-_RANGE_SEP: Final = rf"(?:\s*[-–—]\s*|{_RANGE_WORD})"
+_RANGE_WORD: Final = r"[ \u00a0]+(?:t/m|t\.m\.|tm|tot[ \u00a0]+en[ \u00a0]+met|tot|en|&)[ \u00a0]+"
+_RANGE_SEP: Final = rf"(?:[ \u00a0]*[-–—][ \u00a0]*|{_RANGE_WORD})"
 #: Numeric ends need a spaced dash or a word ("3-7-3" would be ambiguous).
-_RANGE_SEP_SPACED: Final = rf"(?:\s+[-–—]\s*|\s*[-–—]\s+|{_RANGE_WORD})"
+_RANGE_SEP_SPACED: Final = rf"(?:[ \u00a0]+[-–—][ \u00a0]*|[ \u00a0]*[-–—][ \u00a0]+|{_RANGE_WORD})"
 _BEFORE_NUMBER: Final = r"(?<![\w.,/\-:+])"
 _AFTER_NUMBER: Final = r"(?![\w/:]|[.,\-]\d)"
 
 _NUMERIC_FULL: Final = rf"(?P<d>{_DAY})(?P<sep>[\-./])(?P<m>\d{{1,2}})(?P=sep)(?P<y>{_NUM_YEAR})"
 _ISO: Final = r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
 
-Kind = Literal["numeric", "iso", "written", "month_year", "numeric_month_year", "yearless", "range"]
+Kind = Literal[
+    "numeric", "iso", "written", "roman", "month_year", "numeric_month_year", "yearless", "range"
+]
+#: Roman month numerals as written in dates ("29/X", "31/XII"), longest first.
+ROMAN_MONTHS: Final[dict[str, int]] = {
+    "I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6,
+    "VII": 7, "VIII": 8, "IX": 9, "X": 10, "XI": 11, "XII": 12,
+}  # fmt: skip
+_ROMAN_MONTH: Final = "(?:" + "|".join(sorted(ROMAN_MONTHS, key=len, reverse=True)) + ")"
 
 # Each form, with the kind it yields. Written forms tolerate a weekday in front.
 _FORMS: Final[tuple[tuple[Kind, re.Pattern[str]], ...]] = (
     (
         "range",
         re.compile(
-            rf"(?<![\w.,/\-:])(?:{_WEEKDAY})?(?P<d1>{_DAY}){_ORDINAL}(?:\s+(?P<m1>{_MONTH_WORD}))?"
-            rf"{_RANGE_SEP}(?:{_WEEKDAY})?(?P<d2>{_DAY}){_ORDINAL}\s+(?P<m2>{_MONTH_WORD})"
-            rf"(?:\s+(?P<y>{_YEAR}))?(?![\w])",
+            rf"(?<![\w.,/\-:])(?:{_WEEKDAY})?(?P<d1>{_DAY}){_ORDINAL}"
+            rf"(?:[ \u00a0]+(?P<m1>{_MONTH_WORD}))?"
+            rf"{_RANGE_SEP}(?:{_WEEKDAY})?(?P<d2>{_DAY}){_ORDINAL}[ \u00a0]+(?P<m2>{_MONTH_WORD})"
+            rf"(?:[ \u00a0]{{1,2}}(?P<y>{_YEAR}))?(?![\w])",
             re.IGNORECASE,
         ),
     ),
@@ -165,14 +189,27 @@ _FORMS: Final[tuple[tuple[Kind, re.Pattern[str]], ...]] = (
     (
         "written",
         re.compile(
-            rf"(?<![\w])(?:{_WEEKDAY})?(?P<d>{_DAY}){_ORDINAL}\s+(?P<m>{_MONTH_WORD})"
-            rf"(?:\s+(?P<y>{_YEAR}))?(?![\w])",
+            rf"(?<![\w])(?:{_WEEKDAY})?(?P<d>{_DAY}){_ORDINAL}[ \u00a0]+(?P<m>{_MONTH_WORD})"
+            rf"(?:[ \u00a0]{{1,2}}(?P<y>{_YEAR})(?![\w]|[\-/.]\d))?(?![\w])",
             re.IGNORECASE,
         ),
     ),
     (
         "month_year",
-        re.compile(rf"(?<![\w])(?P<m>{_MONTH_WORD})\s+(?P<y>\d{{4}})(?![\w])", re.IGNORECASE),
+        re.compile(
+            rf"(?<![\w])(?P<m>{_MONTH_WORD})[ \u00a0]{{1,2}}(?P<y>(?:1[89]|2[01])\d{{2}})(?![\w])",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        # A Roman month after a slash, or with a year ("12-II" alone is a floor, not a date).
+        "roman",
+        re.compile(
+            rf"{_BEFORE_NUMBER}(?:(?i:{_WEEKDAY}))?(?P<d>{_DAY})"
+            rf"(?:/(?P<rm>{_ROMAN_MONTH})(?:/(?P<y>{_NUM_YEAR}))?"
+            rf"|(?P<sep>[\-.])(?P<rm2>{_ROMAN_MONTH})(?P=sep)(?P<y2>{_NUM_YEAR}))"
+            rf"(?![\w/]|[.,\-]\d)"
+        ),
     ),
     (
         "numeric_month_year",
@@ -187,8 +224,22 @@ _FORMS: Final[tuple[tuple[Kind, re.Pattern[str]], ...]] = (
         ),
     ),
 )
-_VERSION_CONTEXT: Final = re.compile(r"(?:versie|version|v)\s*$", re.IGNORECASE)
+_VERSION_CONTEXT: Final = re.compile(r"(?:versie|version|v)[ \u00a0]*$", re.IGNORECASE)
 _NEVER_DATES: Final = frozenset({"24/7"})
+#: Words before a date: what makes "7/10" a date rather than a score out of ten.
+_DATE_CONTEXT: Final = re.compile(
+    r"\b(?:op|d\.d\.|dd|datum|sinds|vanaf|tot|t/m|per|gezien|controle|opname|ontslag|afspraak"
+    r"|geboren|overleden|verjaardag)[:.]?[ \t\u00a0]*$",
+    re.IGNORECASE,
+)
+#: Counted nouns after small numbers: "10-12 jaar", "2-3 glazen", "1/2 van de patiënten".
+_COUNT_AFTER: Final = re.compile(
+    r"[ \t\u00a0]*(?:jaar|jaren|jr|jarigen?|jarig|glazen|glas|sigaretten|sigaren|pakjes|pakje"
+    r"|pk|consumpties|eenheden|units|stuks|kussens|patiënten|patienten|personen|kinderen|keer"
+    r"|maal|trappen|treden|etages|meter|kilometer|km|nachten|dagdelen|van[ \u00a0]+de|deel"
+    r"|delen)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +277,8 @@ def _check(kind: Kind, match: re.Match[str], text: str) -> tuple[bool, float] | 
         year = _year(groups.get("y"))
         day1, day2 = int(groups["d1"]), int(groups["d2"])
         month2 = _month(groups["m2"])
-        month1 = _month(groups.get("m1")) or month2
-        if month1 is None or month2 is None:
+        month1 = month2 if groups.get("m1") is None else _month(groups["m1"])
+        if not month1 or not month2:
             return None
         if not (
             is_valid_calendar_date(day1, month1, year) or is_valid_calendar_date(day1, month1, None)
@@ -237,7 +288,9 @@ def _check(kind: Kind, match: re.Match[str], text: str) -> tuple[bool, float] | 
             return None
         if groups.get("m1") is None and day1 >= day2:
             return None  # "14-12 maart" is no range of one month
-        return True, (0.9 if year else 0.7)
+        # "2.5 - 7.5" is a reference range far more often than 2 to 7 May.
+        dotted = groups.get("s2") == "." and not year
+        return not dotted, (0.9 if year else 0.7)
     if kind == "numeric":
         if _VERSION_CONTEXT.search(text[max(0, match.start() - 10) : match.start()]):
             return None
@@ -257,6 +310,14 @@ def _check(kind: Kind, match: re.Match[str], text: str) -> tuple[bool, float] | 
         year = _year(groups.get("y"))
         if month is None or not is_valid_calendar_date(int(groups["d"]), month, year):
             return None
+        if year is not None and not 1800 <= year <= 2199:
+            return None  # "31 dec.     1219": a table, not the year 1219
+        return True, (0.9 if year else 0.7)
+    if kind == "roman":
+        month = ROMAN_MONTHS[groups["rm"] or groups["rm2"]]
+        year = _year(groups["y"] or groups["y2"])
+        if not is_valid_calendar_date(int(groups["d"]), month, year):
+            return None
         return True, (0.9 if year else 0.7)
     if kind == "month_year":
         return (True, 0.7) if month_number(groups["m"]) is not None else None
@@ -270,11 +331,18 @@ def _check(kind: Kind, match: re.Match[str], text: str) -> tuple[bool, float] | 
     if not is_valid_calendar_date(day, month, None):
         return None
     core = f"{groups['d']}{groups['sep']}{groups['m']}"
-    if core in _NEVER_DATES:
+    if core in _NEVER_DATES or _COUNT_AFTER.match(text, match.end()):
         return None
     if _VERSION_CONTEXT.search(text[max(0, match.start() - 10) : match.start()]):
         return None
-    return groups["sep"] != ".", 0.6
+    if groups["sep"] == ".":
+        return False, 0.6
+    if month == 10 and day <= 10 and groups["sep"] == "/":
+        # "7/10" is a score out of ten unless a word says it is a date ("op 7/10").
+        before = text[max(0, match.start() - 20) : match.start()]
+        has_weekday = match.group(0)[:1].isalpha()
+        return has_weekday or _DATE_CONTEXT.search(before) is not None, 0.6
+    return True, 0.6
 
 
 def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -334,6 +402,14 @@ def find_date_expressions(
             continue
         standalone, score = verdict
         if _is_weak(kind, match) and _overlaps(start, end, guarded):
+            continue
+        # A bare first day is part of a dose or score more often than of a range:
+        # "2 dd 1 t/m 30 dec".
+        if (
+            kind == "range"
+            and not match.group("m1")
+            and _overlaps(match.start("d1"), match.end("d1"), guarded)
+        ):
             continue
         found.append(DateExpression(start, end, kind, standalone, score))
     found.sort(key=lambda e: (-(e.end - e.start), e.start, not e.standalone))

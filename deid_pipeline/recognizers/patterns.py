@@ -11,12 +11,17 @@ Decisions (documented here because tests pin them):
 * Written dates include a leading weekday ("maandag 3 maart 2024") *inside* the span: the weekday
   of the real date together with a shifted date would reveal the shift modulo 7, so replacement
   must re-render it.
-* A bare year, a bare month name ("maart"), a day-month without separator context, dosages
+* Dates are the standalone expressions of the date grammar
+  (:mod:`deid_pipeline.recognizers.dates`): a year-less day/month ("24/2", "ma 3/3") counts,
+  ranges ("12-14 maart 2024") are one span. A bare year, a bare month name ("maart"), dosages
   ("2 dd 500 mg", "1-0-1"), lab values ("Hb 7.2", "12.5 mmol/l"), blood pressure ("120/80"),
-  times ("14:30") and version numbers are left alone; the model decides about years.
+  scores ("VAS 7/10"), times ("14:30") and version numbers are left alone (the protected
+  quantities of :mod:`deid_pipeline.recognizers.quantities` keep them from reading as dates);
+  the model decides about years.
 * A Belgian postcode is a bare 4-digit number, far too ambiguous alone: it is only matched as
   "B-2000" or when followed by a known Belgian place name ("2000 Antwerpen"); the place name is
-  then part of the span. A Dutch postcode ("1234 AB") likewise takes a known place name after it.
+  then part of the span. A Dutch postcode ("1234 AB") likewise takes a known place name after it,
+  also written in capitals ("2976 MOL").
 """
 
 from __future__ import annotations
@@ -283,20 +288,28 @@ def _place_after(text: str, end: int, places: frozenset[str]) -> int | None:
     if match is None:
         return None
     words = match.group(1)
-    if words in places:
+    if words in places or (words.isupper() and _title(words) in places):
         return match.end()
     first = re.match(r"[\w'\-]+", words)
-    if first is not None and first.group(0) in places:
+    if first is not None and (
+        first.group(0) in places or (first.group(0).isupper() and _title(first.group(0)) in places)
+    ):
         return match.start(1) + first.end()
     return None
+
+
+def _title(words: str) -> str:
+    """A place written in capitals as it is listed: "MOL" -> "Mol", "SINT-TRUIDEN" ->
+    "Sint-Truiden"."""
+    return re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), words)
 
 
 def _postcodes(text: str) -> Iterator[_Candidate]:
     nl_places, be_places = place_names()
     for match in _NL_POSTCODE.finditer(text):
-        if match.group(2) in _NOT_POSTCODE_LETTERS:
-            continue
         place_end = _place_after(text, match.end(), nl_places)
+        if place_end is None and match.group(2) in _NOT_POSTCODE_LETTERS:
+            continue  # "1000 IE" is a dose, but "4881 ML Wagenberg" is a postcode
         if place_end is None:
             yield _Candidate(match.start(), match.end(), ADDRESS_OTHER, 0.75)
         else:
