@@ -13,9 +13,11 @@ of a distinct (normalised) value *within the note*: ``[Name:Patient-1]`` in two 
 the same person. Consistency across notes is what surrogates give.
 
 Dates (``Date``) are shifted in their own format when ``shift_dates`` is on, in tags and
-surrogates mode alike; what cannot be parsed becomes a tag. ``Age_Birthdate`` dates become the
-year only (or a tag, by policy); ages from ``age_group_from`` up become "90+" in the same
-phrasing; younger ages stay.
+surrogates mode alike: with or without year ("24/2"), after a weekday ("ma 3/3", re-rendered),
+with a Roman month ("29/X"), month and year ("03-2024"), and ranges whose ends both move
+("12-14 maart 2024"); what cannot be parsed becomes a tag, so no part of a date is left
+unshifted. ``Age_Birthdate`` dates become the year only (or a tag, by policy); ages from
+``age_group_from`` up become "90+" in the same phrasing; younger ages stay.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from deid_pipeline.labels import label_family
 from deid_pipeline.notes import Note
+from deid_pipeline.recognizers.dates import ROMAN_MONTHS
 from deid_pipeline.recognizers.patterns import (
     DUTCH_MONTHS,
     DUTCH_WEEKDAYS,
@@ -194,6 +197,12 @@ _MONTH_YEAR = re.compile(
     rf"(?P<m>{_MONTH_ALTERNATION})(?P<mdot>\.?)(?P<s2>\s+)(?P<y>\d{{4}})", re.IGNORECASE
 )
 _NUMERIC_MONTH_YEAR = re.compile(r"(?P<m>\d{1,2})(?P<sep>[\-/])(?P<y>\d{4})")
+_ROMAN = re.compile(
+    r"(?P<d>\d{1,2})(?P<sep>[\-/.])(?P<m>"
+    + "|".join(sorted(ROMAN_MONTHS, key=len, reverse=True))
+    + r")(?:(?P=sep)(?P<y>'?\d{2}|\d{4}))?"
+)
+_ROMAN_BY_MONTH: Final = {number: numeral for numeral, number in ROMAN_MONTHS.items()}
 _YEAR = re.compile(r"(?P<y>(?:18|19|20|21)\d{2})")
 #: Between the two ends of a date range ("12-14 maart", "3 t/m 7 juni", "3/3 - 7/3/2024").
 _RANGE_SEPARATOR = re.compile(
@@ -203,8 +212,8 @@ _DAY_ONLY = re.compile(r"(?P<d>\d{1,2})(?P<ord>e|ste|de)?")
 #: Reference year for dates written without one; a leap year, so 29 February parses.
 _NO_YEAR: Final = 2000
 
-DateKind = Literal["numeric", "iso", "written", "month_year", "numeric_month_year", "year"]
-_DAY_KINDS: Final = frozenset({"numeric", "iso", "written"})
+DateKind = Literal["numeric", "iso", "written", "roman", "month_year", "numeric_month_year", "year"]
+_DAY_KINDS: Final = frozenset({"numeric", "iso", "written", "roman"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +250,7 @@ _ATTEMPTS: Final[tuple[tuple[DateKind, re.Pattern[str]], ...]] = (
     ("iso", _ISO),
     ("numeric", _NUMERIC),
     ("written", _WRITTEN),
+    ("roman", _ROMAN),
     ("month_year", _MONTH_YEAR),
     ("numeric_month_year", _NUMERIC_MONTH_YEAR),
     ("year", _YEAR),
@@ -259,6 +269,8 @@ def _parse_core(core: str) -> tuple[DateKind, re.Match[str], dt.date, bool] | No
             day, month = int(groups["d"]), int(groups["m"])
         elif kind == "written":
             day, month = int(groups["d"]), month_number(groups["m"]) or 0
+        elif kind == "roman":
+            day, month = int(groups["d"]), ROMAN_MONTHS[groups["m"]]
         elif kind == "month_year":
             day, month = 15, month_number(groups["m"]) or 0  # mid-month stands for the month
         elif kind == "numeric_month_year":
@@ -366,6 +378,10 @@ def _render_core(parsed: ParsedDate, new: dt.date) -> str:
         text += _render_month(groups["m"], groups["mdot"], new.month)
         if groups["y"]:
             text += groups["s2"] + _render_year(groups["y"], new.year)
+    elif parsed.kind == "roman":
+        text = f"{_render_number(groups['d'], new.day)}{groups['sep']}{_ROMAN_BY_MONTH[new.month]}"
+        if groups["y"]:
+            text += f"{groups['sep']}{_render_year(groups['y'], new.year)}"
     elif parsed.kind == "month_year":
         text = _render_month(groups["m"], groups["mdot"], new.month) + groups["s2"]
         text += _render_year(groups["y"], new.year)
@@ -487,6 +503,11 @@ def _render_range_start(
             f"{_render_number(start.day_raw, new.day, padded=padded)}{separator}"
             f"{_render_number(end_groups['m'], new.month, padded=padded)}"
         )
+        if need_year:
+            body += separator + _render_year(end_groups["y"], new.year)
+    elif end.kind == "roman":
+        separator = end_groups["sep"]
+        body = f"{_render_number(start.day_raw, new.day)}{separator}{_ROMAN_BY_MONTH[new.month]}"
         if need_year:
             body += separator + _render_year(end_groups["y"], new.year)
     else:  # an ISO end: the whole date

@@ -163,6 +163,12 @@ SHIFT_CASES = [
     ("ma 3 t/m vr 7 maart 2025", 1, "di 4 t/m za 8 maart 2025"),
     ("28 dec 2023 t/m 3 jan 2024", 10, "7 jan 2024 t/m 13 jan 2024"),
     ("12 - 14 maart 2024", 18, "30 maart - 1 april 2024"),
+    # Roman months
+    ("29/X", 5, "3/XI"),
+    ("dinsdag 29/X", 5, "zondag 3/XI"),
+    ("31/XII/2025", 1, "1/I/2026"),
+    ("3-III-2024", -3, "29-II-2024"),
+    ("28 t/m 30/XII", 3, "31/XII t/m 2/I"),
 ]
 
 
