@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 import traceback
 import uuid
@@ -48,7 +47,6 @@ access_log = logging.getLogger("deid_pipeline.service.access")
 
 ROUTES = ("/v1/deidentify", "/healthz", "/readyz", "/metrics")
 PROBES = ("/healthz", "/readyz")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 JSON_TYPES = ("application/json", "application/*+json")
 
 
@@ -94,8 +92,8 @@ class AccessLogMiddleware:
         started = time.perf_counter()
         path = scope.get("path", "")
         route = path if path in ROUTES else "other"
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex[:16]
+        # Always our own id: a caller-chosen one would be caller text in the log.
+        request_id = uuid.uuid4().hex[:16]
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client_name"] = "-"
@@ -195,12 +193,22 @@ class ServiceApp:
                 raise _bytes_error(int(declared), maximum)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > maximum:
-                self.runner.metrics.request_limit_hits.labels(limit="max_request_bytes").inc()
-                raise _bytes_error(size, maximum, at_least=True)
-            chunks.append(chunk)
+        try:
+            async with asyncio.timeout(self.settings.body_timeout_s):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > maximum:
+                        limit_hits = self.runner.metrics.request_limit_hits
+                        limit_hits.labels(limit="max_request_bytes").inc()
+                        raise _bytes_error(size, maximum, at_least=True)
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise RequestError(
+                408,
+                "request_timeout",
+                f"the body did not arrive within {self.settings.body_timeout_s:g} s "
+                "(DEID_BODY_TIMEOUT_S)",
+            ) from None
         return b"".join(chunks)
 
     # ------------------------------------------------------------------------- routes

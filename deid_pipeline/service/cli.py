@@ -44,8 +44,6 @@ def _serve(args: argparse.Namespace) -> int:
     from deid_pipeline.service.auth import AuthConfigError, Authenticator
     from deid_pipeline.service.settings import ServiceSettings
 
-    _configure_logging(args.log_level)
-    log = logging.getLogger("deid_pipeline.service")
     overrides: dict[str, Any] = {
         field: value for flag, field in _FLAGS.items() if (value := getattr(args, flag)) is not None
     }
@@ -85,6 +83,9 @@ def _serve(args: argparse.Namespace) -> int:
     from deid_pipeline.service.metrics import ServiceMetrics
     from deid_pipeline.service.runner import ServiceRunner
 
+    # Logging is set up only for a server that starts (the checks above print their errors).
+    _configure_logging(args.log_level)
+    log = logging.getLogger("deid_pipeline.service")
     if secret.is_demo:
         log.warning("using the marked DEMO secret key (--demo): synthetic data only")
     runner = ServiceRunner(

@@ -83,6 +83,25 @@ class _Item:
     enqueued_at: float
 
 
+def _settle(
+    future: concurrent.futures.Future[WindowLogits],
+    result: WindowLogits | None = None,
+    *,
+    error: BaseException | None = None,
+) -> None:
+    """Set a future's result or error unless it is done (answered, failed, or cancelled by a
+    client that went away; a cancel can race with the check, so the error is caught too)."""
+    if future.done():
+        return
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+    except concurrent.futures.InvalidStateError:
+        pass
+
+
 class MicroBatcher:
     """Bounded window queue plus inference threads running batches on one runtime."""
 
@@ -141,8 +160,7 @@ class MicroBatcher:
             self._queue.clear()
             self._cond.notify_all()
         for item in left:
-            if not item.job.future.done():
-                item.job.future.set_exception(BatcherStopped("the service is shutting down"))
+            _settle(item.job.future, error=BatcherStopped("the service is shutting down"))
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
@@ -208,6 +226,11 @@ class MicroBatcher:
             width = new_width
         return count, count >= self.max_batch or count * width >= self.token_budget
 
+    def _drop_settled_head(self) -> None:
+        # Windows of a request that failed or whose client went away need no model time.
+        while self._queue and self._queue[0].job.future.done():
+            self._queue.popleft()
+
     def _next_batch(self) -> tuple[list[_Item], str, int] | None:
         """Wait for the next batch; None once stopped."""
         with self._cond:
@@ -216,6 +239,7 @@ class MicroBatcher:
                     self._cond.wait()
                 if not self._running:
                     return None
+                self._drop_settled_head()
                 while self._queue:
                     count, full = self._fit()
                     if full:
@@ -249,7 +273,12 @@ class MicroBatcher:
                 continue
             items, reason, batch_number = taken
             self._update_gauge()
-            self._run(items, reason, batch_number)
+            try:
+                self._run(items, reason, batch_number)
+            except Exception as error:  # pragma: no cover - defensive: keep the thread alive
+                log.error("microbatcher error: %s", type(error).__name__)
+                for item in items:
+                    _settle(item.job.future, error=RuntimeError("the model batch failed"))
 
     def _run(self, items: list[_Item], reason: str, batch_number: int) -> None:
         started = time.monotonic()
@@ -271,9 +300,8 @@ class MicroBatcher:
             log.error("model batch failed: %s", type(error).__name__)
             if self.metrics is not None:
                 self.metrics.runtime_errors.inc()
-            for job in {id(item.job): item.job for item in items}.values():
-                if not job.future.done():
-                    job.future.set_exception(RuntimeError("the model runtime failed"))
+            for item in items:
+                _settle(item.job.future, error=RuntimeError("the model runtime failed"))
             return
         seconds = time.monotonic() - started
         if self.metrics is not None:
@@ -302,7 +330,8 @@ class MicroBatcher:
         job.batches.add(batch_number)
         job.remaining -= 1
         if job.remaining == 0:
-            job.future.set_result(
+            _settle(
+                job.future,
                 WindowLogits(
                     bio=[array for array in job.bio if array is not None],
                     entity=[array for array in job.entity if array is not None],
@@ -310,7 +339,7 @@ class MicroBatcher:
                     computed_tokens=job.computed_tokens,
                     seconds=time.monotonic() - job.submitted_at,
                     batches=len(job.batches),
-                )
+                ),
             )
 
     def _update_gauge(self) -> None:

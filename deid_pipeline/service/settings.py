@@ -56,6 +56,9 @@ class ServiceSettings(PipelineSettings):
     ready_queue_fraction: float = Field(
         default=0.9, gt=0, le=1, description="/readyz fails while the window queue is this full"
     )
+    body_timeout_s: float = Field(
+        default=60.0, gt=0, description="longest a request body may take to arrive (408)"
+    )
     max_retry_after_s: int = Field(default=30, gt=0, description="largest Retry-After answered")
 
     # Authentication: hashed API keys and/or OAuth2/OIDC bearer tokens checked against a JWKS.
