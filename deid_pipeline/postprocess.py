@@ -48,7 +48,7 @@ from deid_pipeline.notes import Note
 from deid_pipeline.recognizers.dates import DateExpression, find_date_expressions
 from deid_pipeline.recognizers.metadata import find_metadata_spans
 from deid_pipeline.recognizers.patterns import find_pattern_spans
-from deid_pipeline.recognizers.quantities import UNIT_AHEAD, protected_ranges
+from deid_pipeline.recognizers.quantities import STREET_SUFFIXES, UNIT_AHEAD, protected_ranges
 from deid_pipeline.spans import Span, SpanInvariantError, check_spans
 
 __all__ = [
@@ -386,11 +386,7 @@ _HOUSE_SUFFIX: Final = (
 _HOUSE_NUMBER: Final = re.compile(rf"[ \t\u00a0]+\d{{1,5}}{_HOUSE_SUFFIX}(?![\w]|[.,]\d)")
 #: The suffix of a house number the span already holds: "a", "-II", "/3", " bus 3".
 _HOUSE_NUMBER_SUFFIX: Final = re.compile(rf"{_HOUSE_SUFFIX}(?![\w]|[.,]\d)")
-_STREET_WORD: Final = re.compile(
-    r"(?i)(?:straat|laan|weg|plein|gracht|kade|dijk|singel|steeg|dreef|lei|hof|pad|markt|park"
-    r"|veld|baan|ring|wal|plantsoen|erf|dam|burgwal|steenweg|boulevard|allee|promenade|plaats"
-    r"|kaai|vest|dries|berg|straatje|pleintje|hoek)$"
-)
+_STREET_WORD: Final = re.compile("(?i)(?:" + "|".join(STREET_SUFFIXES) + ")$")
 #: What may follow an address with a house number ("12 te Utrecht", "12, 1234 AB", "12\n").
 _AFTER_ADDRESS: Final = re.compile(r"(?:[ \t]*(?:$|[\n\r,.;:)\]/]|te\b|in\b|[A-Z0-9]))")
 

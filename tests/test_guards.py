@@ -78,6 +78,13 @@ PROTECTED_CASES = [
     ("S: moe\nO/ bleek\n  E: griep\nP: rust", ["S:", "O/", "E:", "P:"]),
     ("sinds 3-4 weken klachten", ["3-4 weken"]),
     ("1/2 tablet voor de nacht", ["1/2 tablet"]),
+    ("CA 19-9 443,3 U/ml", ["CA 19-9", "443,3 U/ml"]),
+    ("CK 3307 U/l (ref 0 - 170), Hb (8.5 - 11.0)", ["0 - 170", "(8.5 - 11.0)"]),
+    ("ery's 4.8 x10^12/l 4.2-5.5, CRP <5, trop > 353", ["4.2-5.5", "<5", "> 353"]),
+    ("SNAQ-score 2, ECOG-PS 0, Hoehn en Yahr 3", ["SNAQ-score 2", "ECOG-PS 0", "Hoehn en Yahr 3"]),
+    ("tussen 6 en 14 mmol/l, q6h, 36.5 ºC", ["6 en 14 mmol/l", "q6h", "36.5 ºC"]),
+    ("controle:11:20 uur, start:15u30", ["11:20 uur", "15u30"]),
+    ("pijn 7/10, graad 2/6, visus 10/10", ["pijn 7/10", "graad 2/6", "visus 10/10"]),
 ]
 
 
@@ -98,6 +105,11 @@ NOT_PROTECTED_CASES = [
     "Gezien op 12.03 en na 12/3 weer, versie 3.11",
     "Mevr. Jansen kwam op controle.",
     "S is een letter midden in een zin: O/ ook",
+    # ids, addresses and dates next to keywords or unit-like letters
+    "EPD-nr: P20766821, Ordernummer: 22M301473, Labnummer: T22-18962",
+    "Adres: Molensteeg 3 - 6107 CC Veendam, Beatrixkaai 7d",
+    "bij pijn\t02-10-18, bij pijn\t19/10, bij pijn     6/7, fase:\t28-04",
+    "echo van dinsdag 29/X, van 23.12 - 01.01",
 ]
 
 
@@ -133,6 +145,18 @@ DATE_EXPRESSION_CASES = [
     ("VAS 7/10, RR 120/80, MMSE 24/30, Apgar 9/10", []),
     ("1/2 tablet, 2-3 mg, 24/7 zorg, 1-2000 mg", []),
     ("Apgar 8/9/10 en kracht 4/5", []),
+    ("sinds 10-12 jaar, 2-3 glazen per dag, 2/3 van de patiënten", []),
+    ("pijn 7/10, score 4/10, 9/10 in de tabel", [("9/10", False)]),
+    ("op 7/10 gezien, controle 3/10", [("7/10", True), ("3/10", True)]),
+    (
+        "echo dinsdag 29/X, lab 31/XII/2025, 3-III-2024",
+        [("dinsdag 29/X", True), ("31/XII/2025", True), ("3-III-2024", True)],
+    ),
+    ("Dorpsstraat 12-II", []),
+    ("van 23.12 - 01.01 en 4.2 - 5.5", [("23.12 - 01.01", False)]),
+    ("2 dd 1 t/m 30 dec", [("30 dec", True)]),
+    ("24 dec      2548 en 1 januari   2016", [("24 dec", True), ("1 januari", True)]),
+    ("maandag.\n\n20-12-25", [("20-12-25", True)]),
     ("om 10:15-11:00 en Hb 24.2", []),
     ("Op 12/03-2024 gezien. Op 30 februari. Versie 3.11.12", []),
 ]
@@ -206,6 +230,17 @@ FINAL_CASES: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = [
     ("In Utrecht 3 jaar gewoond", [("Utrecht", AP)], [("Utrecht", AP)]),
     ("In Utrecht 12 patiënten gezien", [("Utrecht", AP)], [("Utrecht", AP)]),
     ("Dorpsstraat 3 mg", [("Dorpsstraat", AP)], [("Dorpsstraat", AP)]),
+    # found on synthetic notes: PHI next to quantity-like text stays whole
+    ("Adres: Beatrixkaai 7d, Gent", [("Beatrixkaai 7d", AP)], [("Beatrixkaai 7d", AP)]),
+    ("EPD-nr: P20766821 bekend", [("P20766821", IDP)], [("P20766821", IDP)]),
+    ("Ordernummer: 26M106365 bekend", [("26M106365", IDP)], [("26M106365", IDP)]),
+    ("Adres: 4881 ML Wagenberg", [], [("4881 ML Wagenberg", AO)]),
+    ("Adres: Dorpssteenweg 40, 2976 MOL", [], [("2976 MOL", AO)]),
+    ("echo van dinsdag 29/X: normaal", [("29", DATE)], [("dinsdag 29/X", DATE)]),
+    ("bij pijn\t02-10-18 gestart", [("02-10-18", DATE)], [("02-10-18", DATE)]),
+    ("van 23.12 – 01.01 gestopt", [("23.12 – 01.01", DATE)], [("23.12 – 01.01", DATE)]),
+    ("Datum fase:\t28-04 gezien", [("28-04", DATE)], [("28-04", DATE)]),
+    ("paracetamol 1 g 2 dd 1 t/m 30 dec", [("1 t/m 30 dec", DATE)], [("t/m 30 dec", DATE)]),
 ]
 
 
@@ -318,6 +353,7 @@ SHIFTED_DATE_CASES = [
     ("Van 28 feb - 3 mrt 2024 weg", [], "28 feb - 3 mrt 2024"),
     ("Van 3/3 - 7/3/2024 weg", [], "3/3 - 7/3/2024"),
     ("Klachten sinds 03-2024 erger", [], "03-2024"),
+    ("Echo dinsdag 29/X normaal", [], "dinsdag 29/X"),
 ]
 
 
