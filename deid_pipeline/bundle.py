@@ -294,6 +294,11 @@ def manifest_digest(manifest: Manifest | dict[str, Any]) -> str:
     """sha256 of the canonical JSON of ``manifest`` without its ``bundle_sha256`` field."""
     data = manifest.model_dump(mode="json") if isinstance(manifest, Manifest) else dict(manifest)
     data.pop("bundle_sha256", None)
+    # Fields added by schema version 2 enter the digest only when set, so the digest of a
+    # bundle written before them (schema 1) stays what it was.
+    for key in ("base", "materialized_from"):
+        if data.get(key) is None:
+            data.pop(key, None)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -868,3 +873,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     wrap.add_argument("--window-length", dest="window_length", type=int, default=None)
     wrap.add_argument("--overlap", type=int, default=None, help="content tokens of overlap")
     wrap.set_defaults(handler=cmd_bundle_wrap)
+
+    from deid_pipeline import tensorrt_build
+
+    tensorrt_build.register(commands)
