@@ -20,6 +20,7 @@ and character offsets only), never tokenizes and never decodes.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -129,6 +130,25 @@ def _runtime_device(runtime: Any, requested: str) -> str:
     return requested
 
 
+def runtime_options(params: WorkerParams) -> dict[str, Any]:
+    """Backend options of the worker's runtime. TensorRT: the plan folder
+    (``DEID_TENSORRT_PLAN_DIR``, a node-local cache or a volume filled by the release), whether a
+    missing plan is built once at start (``DEID_TENSORRT_BUILD=missing``) or refused (``never``,
+    the default), and the microbatching the plan's optimisation profiles must cover. These are
+    settings of the worker pod (its image and pod template), not of the pipeline."""
+    if params.backend != "tensorrt":
+        return {}
+    options: dict[str, Any] = {
+        "build": os.environ.get("DEID_TENSORRT_BUILD") or "never",
+        "token_budget": params.token_budget,
+        "max_batch": params.max_batch,
+    }
+    plan_dir = os.environ.get("DEID_TENSORRT_PLAN_DIR")
+    if plan_dir:
+        options["plan_dir"] = plan_dir
+    return options
+
+
 def run_worker(
     params: WorkerParams,
     log: Callable[[str], None] | None = None,
@@ -148,7 +168,7 @@ def run_worker(
     say = log or (lambda _message: None)
     started = time.perf_counter()
     bundle = load_bundle(params.bundle_dir)
-    runtime = make_runtime(bundle, params.backend, device=params.device)
+    runtime = make_runtime(bundle, params.backend, device=params.device, **runtime_options(params))
     figures = WorkerFigures(
         backend=params.backend,
         device=_runtime_device(runtime, params.device),

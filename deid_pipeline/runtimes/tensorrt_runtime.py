@@ -9,6 +9,8 @@ CUDA tensors whose device pointers are handed to the execution context.
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,12 +34,62 @@ def import_tensorrt() -> Any:
         raise RuntimeUnavailableError(INSTALL_HINT) from error
 
 
+def resolve_plan(
+    bundle: Bundle,
+    gpu_name: str,
+    plan_dir: str | Path | None,
+    build: str,
+    token_budget: int,
+    max_batch: int,
+) -> Path:
+    """The plan to load: one listed in the bundle's manifest for this GPU (covered by the
+    bundle digest), else the plan folder's plan for this bundle digest, compute capability and
+    TensorRT version, built once into the folder when ``build == "missing"``. A cached plan of
+    another bundle raises :class:`~deid_pipeline.tensorrt_build.PlanMismatchError`."""
+    from deid_pipeline.tensorrt_build import (
+        BUILD_MODES,
+        PlanError,
+        PlanMismatchError,
+        ensure_plan,
+    )
+
+    listed = bundle.path_of("tensorrt_plan", gpu=gpu_name)
+    if listed is not None:
+        return listed
+    folder = plan_dir or os.environ.get("DEID_TENSORRT_PLAN_DIR")
+    if not folder:
+        built_for = sorted({e.gpu for e in bundle.manifest.files if e.gpu})
+        raise RuntimeUnavailableError(
+            f"bundle has no TensorRT plan for GPU {gpu_name!r} (plans exist for {built_for}) "
+            "and no plan folder is set (DEID_TENSORRT_PLAN_DIR)"
+        )
+    if build not in BUILD_MODES:
+        raise ValueError(f"build must be one of {BUILD_MODES}, got {build!r}")
+    try:
+        path, _info = ensure_plan(
+            folder, bundle, token_budget=token_budget, max_batch=max_batch, build=build
+        )
+    except PlanMismatchError:
+        raise  # a plan of another bundle, GPU or TensorRT: refused, never rebuilt over
+    except PlanError as error:
+        raise RuntimeUnavailableError(str(error)) from error
+    return path
+
+
 class TensorRTRuntime:
     """Run a TensorRT plan (``tensorrt_plan`` entry for this GPU) on torch CUDA tensors."""
 
     name = "tensorrt"
 
-    def __init__(self, bundle: Bundle, gpu_name: str | None = None) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        gpu_name: str | None = None,
+        plan_dir: str | Path | None = None,
+        build: str = "never",
+        token_budget: int = 4096,
+        max_batch: int = 16,
+    ) -> None:
         trt = import_tensorrt()
         import torch
 
@@ -46,12 +98,7 @@ class TensorRTRuntime:
         self._torch = torch
         self.device = "cuda"
         gpu = gpu_name or torch.cuda.get_device_name()
-        plan_path = bundle.path_of("tensorrt_plan", gpu=gpu)
-        if plan_path is None:
-            built_for = sorted({e.gpu for e in bundle.manifest.files if e.gpu})
-            raise RuntimeUnavailableError(
-                f"bundle has no TensorRT plan for GPU {gpu!r}; plans exist for {built_for}"
-            )
+        plan_path = resolve_plan(bundle, gpu, plan_dir, build, token_budget, max_batch)
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._runtime = trt.Runtime(self._logger)
         self.engine = self._runtime.deserialize_cuda_engine(plan_path.read_bytes())
@@ -84,17 +131,30 @@ class TensorRTRuntime:
             raise RuntimeUnavailableError(
                 f"plan tensors {self._inputs} -> {self._outputs} do not match the model contract"
             )
-        # (min, opt, max) shapes of optimisation profile 0, to refuse oversize batches clearly.
-        self.max_shape = tuple(self.engine.get_tensor_profile_shape("input_ids", 0)[2])
+        # (min, opt, max) shapes of every optimisation profile: a batch runs on the first
+        # profile that covers it, and an oversize batch is refused clearly.
+        from deid_pipeline.tensorrt_build import ProfileShapes
+
+        self.profiles = []
+        for index in range(self.engine.num_optimization_profiles):
+            low, opt, high = self.engine.get_tensor_profile_shape("input_ids", index)
+            self.profiles.append(ProfileShapes(tuple(low), tuple(opt), tuple(high)))
+        self._profile = -1
+        self.max_shape = tuple(max(p.max[axis] for p in self.profiles) for axis in (0, 1))
 
     def run(
         self, input_ids: np.ndarray, attention_mask: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return float32 ``(bio [B, T, 3], entity [B, T, E])``."""
+        from deid_pipeline.tensorrt_build import select_profile
+
         torch = self._torch
         batch, seq = input_ids.shape
-        if batch > self.max_shape[0] or seq > self.max_shape[1]:
-            raise ValueError(f"batch {batch}x{seq} exceeds the plan's profile max {self.max_shape}")
+        profile = select_profile(self.profiles, batch, seq)
+        stream = torch.cuda.current_stream()
+        if profile != self._profile:
+            self.context.set_optimization_profile_async(profile, stream.cuda_stream)
+            self._profile = profile
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
         keep: list[Any] = []  # tensors must outlive the asynchronous execution
         for tensor in self._inputs:
@@ -109,7 +169,6 @@ class TensorRTRuntime:
             shape = tuple(self.context.get_tensor_shape(tensor))
             outputs[tensor] = torch.empty(shape, dtype=self._dtypes[tensor], device="cuda")
             self.context.set_tensor_address(tensor, outputs[tensor].data_ptr())
-        stream = torch.cuda.current_stream()
         if not self.context.execute_async_v3(stream.cuda_stream):
             raise RuntimeError("TensorRT execution failed")
         stream.synchronize()
