@@ -509,3 +509,35 @@ def test_heldout_inputs_carry_annotations_and_gold_as_prediction_spares_them(
         scores = report.annotations[kind]
         assert scores.documents == 25 and scores.items > 0, kind
         assert scores.intact_share == 1.0 and scores.redaction_rate == 0.0, kind
+
+
+def test_heldout_run_scores_released_notes_and_counts_withheld_ones(
+    tmp_path: Path, tiny_bundle_dir: Path
+) -> None:
+    """A withheld note exposes nothing: it is counted by reason, not scored as a total miss."""
+    import json
+
+    from deid_pipeline import evaluation_run
+
+    gold_path, _, _ = evaluation_run.write_heldout_inputs(tmp_path / "ref", 6, seed=5)
+    withheld_id = json.loads(gold_path.read_text(encoding="utf-8").splitlines()[0])["note_id"]
+    rejected = tmp_path / "pred.rejected.jsonl"
+    rejected.write_text(
+        json.dumps({"note_id": withheld_id, "reason": "leak_check_failed", "message": "x"}) + "\n"
+    )
+    assert evaluation_run._not_released(rejected) == {withheld_id: "leak_check_failed"}
+    assert evaluation_run._not_released(tmp_path / "absent.jsonl") == {}
+    released = tmp_path / "released.jsonl"
+    evaluation_run._write_gold_without(gold_path, released, {withheld_id})
+    ids = [json.loads(line)["note_id"] for line in released.read_text().splitlines()]
+    assert len(ids) == 5 and withheld_id not in ids
+
+    reports = evaluation_run.run_heldout_evaluation(
+        tmp_path / "run", n_notes=4, seed=5, bundle=tiny_bundle_dir, backend="onnx"
+    )
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
+    assert set(summary) == set(reports) == {"without_metadata", "with_metadata"}
+    for setting, figures in summary.items():
+        assert isinstance(figures["not_released"], dict)
+        scored = reports[setting].documents
+        assert scored + sum(figures["not_released"].values()) == 4
