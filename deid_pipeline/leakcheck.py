@@ -14,6 +14,14 @@ The scan is the last line of defence before a note is written to the output tabl
   (``het best``) is the everyday word, not the value;
 * the patient's birth date in numeric forms (``d-m-yyyy``, ``yyyy-mm-dd`` with any separator).
 
+Every search runs on the text and on its normalised matching view
+(:mod:`deid_pipeline.recognizers.matching`: NFKC, case folding, invisible characters and soft
+hyphens removed, line-break hyphenation joined, look-alike letters folded, letter-spaced words
+joined), and the metadata recognizer's own matches (per-part, particle and genitive forms of
+names; :func:`deid_pipeline.recognizers.metadata.metadata_candidates`) count too: the check sees
+with the same eyes as the recognizer, without the model. Case rules look at the original
+surface of a match.
+
 Results name the kind of value found, never the value itself.
 """
 
@@ -24,7 +32,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from deid_pipeline.notes import NoteMetadata, PersonName
-from deid_pipeline.recognizers.metadata import is_everyday_word_occurrence
+from deid_pipeline.recognizers.matching import MatchingView, fold, matching_view
+from deid_pipeline.recognizers.metadata import is_everyday_word_occurrence, metadata_candidates
 
 #: Name parts shorter than this are not searched alone (initials, "de", "van").
 MIN_NAME_PART = 2
@@ -74,16 +83,30 @@ def _known_value_pattern(value: str) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![^\W_]){body}(?![^\W_])", re.IGNORECASE)
 
 
+def _texts(text: str) -> Iterator[tuple[str, MatchingView | None]]:
+    """The text itself, then its matching view."""
+    yield text, None
+    view = matching_view(text)
+    yield view.text, view
+
+
+def _surface(match: re.Match[str], view: MatchingView | None) -> str:
+    return match.group(0) if view is None else view.surface(match.start(), match.end())
+
+
 def _contains_known_value(text: str, value: str) -> bool:
-    pattern = _known_value_pattern(value)
-    if pattern is None:
-        return False
     one_word = value.strip().isalpha()
-    # A one-word value (a town such as "Best") written as a lowercase word is that word.
-    return any(
-        not (one_word and match.group(0).islower() and not value.islower())
-        for match in pattern.finditer(text)
-    )
+    for searched, view in _texts(text):
+        pattern = _known_value_pattern(value if view is None else fold(value))
+        if pattern is None:
+            return False
+        # A one-word value (a town such as "Best") written as a lowercase word is that word.
+        if any(
+            not (one_word and _surface(match, view).islower() and not value.islower())
+            for match in pattern.finditer(searched)
+        ):
+            return True
+    return False
 
 
 @lru_cache(maxsize=4096)
@@ -92,11 +115,12 @@ def _name_pattern(name: str) -> re.Pattern[str] | None:
     if not parts or sum(len(part) for part in parts) < MIN_NAME_PART:
         return None
     body = _SEPARATORS.join(re.escape(part) for part in parts)
-    return re.compile(rf"(?<![^\W_]){body}(?![^\W_])", re.IGNORECASE)
+    return re.compile(rf"(?<![^\W_]){body}(?:['’`]?s)?(?![^\W_])", re.IGNORECASE)
 
 
 def _name_forms(person: PersonName) -> Iterator[str]:
-    """Forms of a person's name worth searching: given names, surname, surname core."""
+    """Forms of a person's name worth searching: given names, surname, each part of a double
+    surname and its core without particles."""
     if person.given_names:
         for given in person.given_names.split():
             if len(given.strip(".")) >= MIN_NAME_PART:
@@ -104,19 +128,28 @@ def _name_forms(person: PersonName) -> Iterator[str]:
     if person.surname:
         surname = person.surname.strip()
         yield surname
-        words = _WORD.findall(surname)
-        core = [word for word in words if word.casefold() not in _PARTICLES]
-        if core and len(core[-1]) > MIN_NAME_PART and core[-1] != surname:
-            yield core[-1]
+        for part in re.split(r"\s*-\s*", surname):
+            words = _WORD.findall(part)
+            core = [word for word in words if word.casefold() not in _PARTICLES]
+            if core and len(core[-1]) > MIN_NAME_PART and core[-1] != surname:
+                yield core[-1]
+            if core and part.strip() != surname and len(part.strip()) > MIN_NAME_PART:
+                yield part.strip()
 
 
 def _contains_name(text: str, name: str) -> bool:
-    pattern = _name_pattern(name)
-    if pattern is None:
-        return False
-    # The same rule as the metadata recognizer: a surname such as "Groen" written as the
-    # lowercase everyday word ("groen") is not the name; anything capitalised is.
-    return any(not is_everyday_word_occurrence(match.group(0)) for match in pattern.finditer(text))
+    for searched, view in _texts(text):
+        pattern = _name_pattern(name if view is None else fold(name))
+        if pattern is None:
+            return False
+        # The same rule as the metadata recognizer: a surname such as "Groen" written as the
+        # lowercase everyday word ("groen") is not the name; anything capitalised is.
+        if any(
+            not is_everyday_word_occurrence(_surface(match, view))
+            for match in pattern.finditer(searched)
+        ):
+            return True
+    return False
 
 
 def _birth_date_patterns(metadata: NoteMetadata) -> list[re.Pattern[str]]:
@@ -134,19 +167,26 @@ def _birth_date_patterns(metadata: NoteMetadata) -> list[re.Pattern[str]]:
 def find_known_phi(text: str, metadata: NoteMetadata) -> list[str]:
     """Kinds of known PHI still present in ``text`` (empty when none); never the values."""
     found: list[str] = []
+
+    def add(kind: str) -> None:
+        if kind not in found:
+            found.append(kind)
+
     if metadata.patient is not None and any(
         _contains_name(text, form) for form in _name_forms(metadata.patient)
     ):
-        found.append("patient_name")
+        add("patient_name")
     if any(
         _contains_name(text, form) for person in metadata.caregivers for form in _name_forms(person)
     ):
-        found.append("caregiver_name")
+        add("caregiver_name")
     for known in metadata.known_values:
         if _contains_known_value(text, known.value):
-            kind = f"known_value:{known.label}"
-            if kind not in found:
-                found.append(kind)
-    if any(pattern.search(text) for pattern in _birth_date_patterns(metadata)):
-        found.append("birth_date")
+            add(f"known_value:{known.label}")
+    patterns = _birth_date_patterns(metadata)
+    if any(pattern.search(searched) for searched, _ in _texts(text) for pattern in patterns):
+        add("birth_date")
+    # The metadata recognizer's eyes: whatever it would replace must not be in the output.
+    for kind, _ in metadata_candidates(text, metadata):
+        add(kind)
     return found

@@ -33,6 +33,13 @@ The result does not depend on the order of the inputs.
 4. After the merge, every ``Date``/``Age_Birthdate`` span grows to the whole date expression it
    overlaps (:func:`complete_dates`, grammar in :mod:`deid_pipeline.recognizers.dates`): a date
    is replaced or shifted whole, never in part.
+5. A span that ends or starts at an invisible character inside a word (zero-width space, soft
+   hyphen, combining mark) grows over it and the rest of the word
+   (:func:`deid_pipeline.recognizers.matching.expand_over_invisibles`): no fragment of a name.
+
+Metadata spans come from the normalised matching view (:mod:`deid_pipeline.recognizers.matching`),
+so a model span over the patient's own name in any writing ("mevrouw zwanen-" / "burg") is
+next to an anchor and survives the label-shape filter.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from typing import Final
 from deid_pipeline.labels import DEFAULT_ENTITY_LABELS, label_family
 from deid_pipeline.notes import Note
 from deid_pipeline.recognizers.dates import DateExpression, find_date_expressions
+from deid_pipeline.recognizers.matching import expand_over_invisibles, has_invisibles
 from deid_pipeline.recognizers.metadata import find_metadata_spans
 from deid_pipeline.recognizers.patterns import find_pattern_spans
 from deid_pipeline.recognizers.quantities import STREET_SUFFIXES, UNIT_AHEAD, protected_ranges
@@ -563,5 +571,14 @@ def postprocess(
     )
     spans = merge_spans(len(text), model, complete_fragments(text, metadata, protected), patterns)
     spans = complete_dates(len(text), spans, expressions)
+    if has_invisibles(text):
+        # A span never stops at an invisible character inside a word: "[Name:Patient]" +
+        # U+200B + "jans" would leave a fragment of the name.
+        grown = [
+            Span(*expand_over_invisibles(text, (s.start, s.end)), s.label, s.score, s.source)
+            for s in spans
+        ]
+        if grown != spans:
+            spans = merge_spans(len(text), grown)
     check_spans(spans, len(text))
     return spans

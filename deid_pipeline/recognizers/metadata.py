@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Final
 
 from deid_pipeline.notes import NoteMetadata, PatientMetadata, PersonName
+from deid_pipeline.recognizers.matching import MatchingView, fold, matching_view
 from deid_pipeline.recognizers.patterns import DUTCH_MONTHS, resolve_overlaps
 from deid_pipeline.spans import Span
 
@@ -37,6 +38,7 @@ __all__ = [
     "NAME_PARTICLES",
     "find_metadata_spans",
     "is_everyday_word_occurrence",
+    "metadata_candidates",
 ]
 
 NAME_PATIENT: Final = "Name:Patient"
@@ -75,6 +77,8 @@ _APOSTROPHE = "['’`]"
 _SEP = r"\s+"
 _BEFORE = r"(?<![\w'’])"
 _AFTER = r"(?![\w])"
+# The genitive of a name ("Kloosterhofs", "Jans", "Bakker's") is the name.
+_GENITIVE = r"(?:['’`]?s)?"
 # Dotted initials of any letters ("J.P.M.") are name-like enough to include before a surname.
 _DOTTED_INITIALS = r"(?-i:[A-Z]\.(?:\s?[A-Z]\.){0,4})\s*"
 _VAN_DER_ABBREVIATION = r"v\.?\s?d\.?|v/d"
@@ -179,13 +183,14 @@ def _name_regexes(person: PersonName) -> tuple[re.Pattern[str], re.Pattern[str] 
     standalone.extend(given_patterns)
     full_regex = (
         re.compile(
-            _BEFORE + "(?:" + "|".join(f"(?:{f})" for f in full) + ")" + _AFTER, re.IGNORECASE
+            _BEFORE + "(?:" + "|".join(f"(?:{f})" for f in full) + ")" + _GENITIVE + _AFTER,
+            re.IGNORECASE,
         )
         if full
         else re.compile(r"(?!x)x")
     )
     standalone_regex = (
-        re.compile(_BEFORE + "(?:" + "|".join(standalone) + ")" + _AFTER, re.IGNORECASE)
+        re.compile(_BEFORE + "(?:" + "|".join(standalone) + ")" + _GENITIVE + _AFTER, re.IGNORECASE)
         if standalone
         else None
     )
@@ -203,17 +208,40 @@ def _iter_matches(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
         position = match.start() + 1
 
 
-def _name_spans(text: str, person: PersonName, label: str) -> Iterator[Span]:
+def _name_spans(
+    text: str, person: PersonName, label: str, view: MatchingView | None = None
+) -> Iterator[Span]:
+    """Spans of ``person``'s name in ``text``; with ``view``, ``text`` is ``view.text`` (and
+    ``person`` folded) and spans are mapped back to the original text."""
     full_regex, standalone_regex = _name_regexes(person)
-    for match in _iter_matches(full_regex, text):
-        if is_everyday_word_occurrence(match.group(0)) or match.end() == match.start():
-            continue
-        yield Span(match.start(), match.end(), label, 1.0, "metadata")
-    if standalone_regex is not None:
-        for match in _iter_matches(standalone_regex, text):
-            if is_everyday_word_occurrence(match.group(0)):
+    regexes = [full_regex] if standalone_regex is None else [full_regex, standalone_regex]
+    for regex in regexes:
+        for match in _iter_matches(regex, text):
+            start, end = match.start(), match.end()
+            if end == start:
                 continue
-            yield Span(match.start(), match.end(), label, 1.0, "metadata")
+            surface = match.group(0) if view is None else view.surface(start, end)
+            if is_everyday_word_occurrence(surface):
+                continue
+            if view is not None:
+                start, end = view.to_original(start, end)
+            yield Span(start, end, label, 1.0, "metadata")
+
+
+def _folded_person(person: PersonName) -> PersonName:
+    return PersonName(
+        given_names=fold(person.given_names) if person.given_names else None,
+        surname=fold(person.surname) if person.surname else None,
+        initials=person.initials,
+    )
+
+
+def _all_name_spans(text: str, person: PersonName, label: str) -> Iterator[Span]:
+    """Name spans found in the original text and in its matching view (module
+    :mod:`deid_pipeline.recognizers.matching`)."""
+    yield from _name_spans(text, person, label)
+    view = matching_view(text)
+    yield from _name_spans(view.text, _folded_person(person), label, view)
 
 
 def is_everyday_word_occurrence(matched: str) -> bool:
@@ -223,7 +251,12 @@ def is_everyday_word_occurrence(matched: str) -> bool:
     if not matched.islower():
         return False
     _, core = _split_particles(matched)
-    return " ".join(core) in COMMON_WORD_NAMES
+    word = " ".join(core)
+    if word in COMMON_WORD_NAMES:
+        return True
+    # The genitive of an everyday word ("de boers") is that word too.
+    base = re.sub(r"['’`]?s$", "", word)
+    return base != word and base in COMMON_WORD_NAMES
 
 
 # --------------------------------------------------------------------------- birth date
@@ -270,36 +303,70 @@ def _known_value_regex(value: str) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![^\W_]){body}(?![^\W_])", re.IGNORECASE)
 
 
+def _is_everyday_value(value: str, surface: str) -> bool:
+    """A one-word value (a town "Best") written as a lower-case word ("het best") is that
+    word, the same rule as :func:`deid_pipeline.leakcheck.find_known_phi`."""
+    return value.strip().isalpha() and surface.islower() and not value.islower()
+
+
+def _known_value_ranges(text: str, value: str) -> Iterator[tuple[int, int]]:
+    """Original ranges of a known value in ``text`` and in its matching view, whole words."""
+    regex = _known_value_regex(value)
+    if regex is not None:
+        for match in regex.finditer(text):
+            if not _is_everyday_value(value, match.group(0)):
+                yield match.start(), match.end()
+    view = matching_view(text)
+    folded = _known_value_regex(fold(value))
+    if folded is not None:
+        for match in folded.finditer(view.text):
+            if match.end() > match.start() and not _is_everyday_value(
+                value, view.surface(match.start(), match.end())
+            ):
+                yield view.to_original(match.start(), match.end())
+
+
+def metadata_candidates(text: str, metadata: NoteMetadata) -> Iterator[tuple[str, Span]]:
+    """Every metadata match in ``text`` as ``(kind, span)``, overlapping, unresolved; kinds
+    ``patient_name``, ``caregiver_name``, ``birth_date``, ``known_value:<label>``.
+
+    Names and known values are searched in the original text and in its matching view
+    (:mod:`deid_pipeline.recognizers.matching`); the leak check reads the same candidates.
+    """
+    if metadata.patient is not None:
+        for span in _all_name_spans(text, metadata.patient, NAME_PATIENT):
+            yield "patient_name", span
+        birth_regex = _birth_date_regex(metadata.patient)
+        if birth_regex is not None:
+            view = matching_view(text)
+            for match in birth_regex.finditer(text):
+                yield "birth_date", Span(match.start(), match.end(), AGE_BIRTHDATE, 1.0, "metadata")
+            for match in birth_regex.finditer(view.text):
+                start, end = view.to_original(match.start(), match.end())
+                yield "birth_date", Span(start, end, AGE_BIRTHDATE, 1.0, "metadata")
+    for caregiver in metadata.caregivers:
+        for span in _all_name_spans(text, caregiver, NAME_CAREGIVER):
+            yield "caregiver_name", span
+    for known in metadata.known_values:
+        for start, end in _known_value_ranges(text, known.value):
+            yield f"known_value:{known.label}", Span(start, end, known.label, 1.0, "metadata")
+
+
 def find_metadata_spans(text: str, metadata: NoteMetadata) -> list[Span]:
     """Spans of the patient's and caregivers' names, birth date and known values in ``text``.
 
     Returns sorted, disjoint spans with ``source="metadata"`` and score 1.0. Patient names are
     ``Name:Patient``, caregivers ``Name:Caregiver``, the patient's birth date ``Age_Birthdate``,
     known values carry their own label. Where a patient and a caregiver share a name form (same
-    surname), the patient label wins; otherwise the longer match wins.
+    surname), the patient label wins; otherwise the longer match wins. Matching runs on the
+    text and on its normalised matching view (:mod:`deid_pipeline.recognizers.matching`).
     """
     spans: list[Span] = []
     patient_extents: set[tuple[int, int]] = set()
-    if metadata.patient is not None:
-        for span in _name_spans(text, metadata.patient, NAME_PATIENT):
-            spans.append(span)
+    for kind, span in metadata_candidates(text, metadata):
+        if kind == "patient_name":
             patient_extents.add((span.start, span.end))
-        birth_regex = _birth_date_regex(metadata.patient)
-        if birth_regex is not None:
-            spans.extend(
-                Span(m.start(), m.end(), AGE_BIRTHDATE, 1.0, "metadata")
-                for m in birth_regex.finditer(text)
-            )
-    for caregiver in metadata.caregivers:
-        spans.extend(
-            span
-            for span in _name_spans(text, caregiver, NAME_CAREGIVER)
-            if (span.start, span.end) not in patient_extents
-        )
-    for known in metadata.known_values:
-        regex = _known_value_regex(known.value)
-        if regex is not None:
-            spans.extend(
-                Span(m.start(), m.end(), known.label, 1.0, "metadata") for m in regex.finditer(text)
-            )
+        elif kind == "caregiver_name" and (span.start, span.end) in patient_extents:
+            continue
+        spans.append(span)
     return resolve_overlaps(spans)
