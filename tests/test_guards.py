@@ -85,6 +85,7 @@ PROTECTED_CASES = [
     ("tussen 6 en 14 mmol/l, q6h, 36.5 ºC", ["6 en 14 mmol/l", "q6h", "36.5 ºC"]),
     ("controle:11:20 uur, start:15u30", ["11:20 uur", "15u30"]),
     ("pijn 7/10, graad 2/6, visus 10/10", ["pijn 7/10", "graad 2/6", "visus 10/10"]),
+    ("insuline 8E s.c., daarna 12 E", ["8E", "12 E"]),
 ]
 
 
@@ -110,6 +111,8 @@ NOT_PROTECTED_CASES = [
     "Adres: Molensteeg 3 - 6107 CC Veendam, Beatrixkaai 7d",
     "bij pijn\t02-10-18, bij pijn\t19/10, bij pijn     6/7, fase:\t28-04",
     "echo van dinsdag 29/X, van 23.12 - 01.01",
+    # the Dutch ordinal is no unit "e": a place name, a care level
+    "Huisartsenpraktijk 2e Exloërmond, verwezen door de 3e lijn",
 ]
 
 

@@ -305,6 +305,8 @@ def _dotted_dates(value: str) -> bool:
 def _measures(text: str) -> Iterator[ProtectedQuantity]:
     for match in _MEASURE.finditer(text):
         unit = match.group("unit")
+        if unit == "e" and not match.group("gap"):
+            continue  # "2e Exloërmond", "3e lijn": the Dutch ordinal; units are "8E", "8 E"
         if unit.lower() in _SINGLE_LETTER_UNITS and _STREET_BEFORE.search(
             text, max(0, match.start() - 40), match.start()
         ):
