@@ -203,7 +203,7 @@ def _add_deidentify(subparsers: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
-    from deid_pipeline import __version__, base_model, bundle, evaluation, training
+    from deid_pipeline import __version__, base_model, bundle, evaluation, release, training
     from deid_pipeline.service import cli as service_cli
     from deid_pipeline.synth import cli as synth_cli
 
@@ -219,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     training.register(subparsers)
     evaluation.register(subparsers)
     service_cli.register(subparsers)
+    release.register(subparsers)
     return parser
 
 

@@ -121,6 +121,12 @@ class K8sInferenceLauncher(InferenceLauncher):
     load_incluster_config: bool | None = None
     kubeconfig_file: str | None = None
     pod_wait_timeout_s: float = 6 * 3600.0
+    pod_template: str | None = Field(
+        default=None,
+        description="PodTemplate file (k8s/base/worker-pod-template.yaml) used as the base pod; "
+        "then only image, bundle_image and env are taken from here",
+    )
+    bundle_image: str | None = Field(default=None, description="bundle init container image")
 
     def command(self) -> list[str]:
         """The worker command line inside the image."""
@@ -171,15 +177,34 @@ class K8sInferenceLauncher(InferenceLauncher):
             load_incluster_config=self.load_incluster_config,
             kubeconfig_file=self.kubeconfig_file,
         )
+        image: str | None = self.image
+        command: list[str] | None = self.command()
+        meta, spec = self.base_pod_meta(), self.base_pod_spec()
+        if self.pod_template:
+            meta, spec = self.template_pod()
+            image = command = None  # set in the spec (the pod has an init container)
         return client.run(
             context=_pipes_context(context),
             extras=dict(params),
-            image=self.image,
-            command=self.command(),
+            image=image,
+            command=command,
             namespace=self.namespace,
-            base_pod_meta=self.base_pod_meta(),
-            base_pod_spec=self.base_pod_spec(),
+            base_pod_meta=meta,
+            base_pod_spec=spec,
             pod_wait_timeout=self.pod_wait_timeout_s,
+        )
+
+    def template_pod(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(base_pod_meta, base_pod_spec)`` from ``pod_template`` (see ``k8s_pod``)."""
+        from deid_pipeline.k8s_pod import load_pod_template, worker_pod
+
+        assert self.pod_template is not None
+        return worker_pod(
+            load_pod_template(self.pod_template),
+            self.image,
+            self.command(),
+            bundle_image=self.bundle_image,
+            env=dict(self.env),
         )
 
 
@@ -203,4 +228,6 @@ def launcher_from_env() -> InferenceLauncher:
         node_selector=node_selector,
         volume_claim=_env("DEID_K8S_VOLUME_CLAIM"),
         mount_path=_env("DEID_K8S_MOUNT_PATH") or "/data",
+        pod_template=_env("DEID_K8S_POD_TEMPLATE"),
+        bundle_image=_env("DEID_K8S_BUNDLE_IMAGE"),
     )
