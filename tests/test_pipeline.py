@@ -153,6 +153,9 @@ def test_definitions_load_and_graph_is_the_five_stages(env: Path, defs: dg.Defin
         "spans_valid",
         "quarantine_rate_below_threshold",
         "source_partition_not_empty",
+        "rows_accounted_for",
+        "source_rows_have_a_note_date",
+        "note_ids_unique_across_partitions",
     }
     job = defs.resolve_job_def(JOB_NAME)
     # The job is the asset group: the five stages, not the external source table.

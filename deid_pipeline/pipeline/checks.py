@@ -1,5 +1,8 @@
 """Asset checks: known PHI in the output (blocking), span validity, quarantine rate and
-empty source partitions (warnings).
+empty source partitions (warnings); nothing lost: every source row released, quarantined or
+withheld (``rows_accounted_for``), source rows without a usable ``note_date``
+(``source_rows_have_a_note_date``), a note id in two partitions
+(``note_ids_unique_across_partitions``).
 
 ``no_known_phi_in_output`` re-reads the written ``deidentified_notes`` partition and runs the
 core's leak check (:func:`deid_pipeline.leakcheck.find_known_phi`) again, so a note with a leak
@@ -15,7 +18,7 @@ import dagster as dg
 
 from deid_pipeline.leakcheck import find_known_phi
 from deid_pipeline.notes import RejectReason
-from deid_pipeline.pipeline import delta_io, tables
+from deid_pipeline.pipeline import delta_io, stages, tables
 from deid_pipeline.pipeline.assets import deidentified_notes, raw_notes, spans
 from deid_pipeline.pipeline.delta_io import QUARANTINE_TABLE, table_uri
 from deid_pipeline.pipeline.resources import DeidSettings
@@ -197,4 +200,67 @@ def source_partition_not_empty(
         passed=not empty,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"source_rows_per_partition": rows, "empty_partitions": empty},
+    )
+
+
+@dg.asset_check(
+    asset=deidentified_notes,
+    additional_deps=[raw_notes],
+    description=("Nothing lost: per partition, source rows = released + quarantined + withheld."),
+)
+def rows_accounted_for(
+    context: dg.AssetCheckExecutionContext, settings: DeidSettings
+) -> dg.AssetCheckResult:
+    resolved = settings.resolve()
+    accounts = {key: stages.partition_accounting(resolved, key) for key in _partition_keys(context)}
+    off = sorted(key for key, account in accounts.items() if not account["rows_accounted"])
+    return dg.AssetCheckResult(
+        passed=not off,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"per_partition": accounts, "partitions_not_accounted": off},
+    )
+
+
+@dg.asset_check(
+    asset=raw_notes,
+    description=(
+        "Fails when source rows have a null or unparseable note_date: no daily partition reads "
+        "them, so they are neither released nor quarantined. Fix them in the source."
+    ),
+)
+def source_rows_have_a_note_date(settings: DeidSettings) -> dg.AssetCheckResult:
+    resolved = settings.resolve()
+    counts = delta_io.undated_source_rows(resolved.get_source_uri(), resolved.storage_options())
+    return dg.AssetCheckResult(
+        passed=not any(counts.values()),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata=counts,
+    )
+
+
+@dg.asset_check(
+    asset=raw_notes,
+    description=(
+        "Fails when a note id of the partition is also in another partition (the same note "
+        "on two days would be released twice)."
+    ),
+)
+def note_ids_unique_across_partitions(
+    context: dg.AssetCheckExecutionContext, settings: DeidSettings
+) -> dg.AssetCheckResult:
+    resolved = settings.resolve()
+    uri = table_uri(resolved.storage_root, tables.RAW_NOTES)
+    shared = {
+        key: delta_io.note_ids_in_other_partitions(uri, key, resolved.storage_options())
+        for key in _partition_keys(context)
+    }
+    ids = sorted({note_id for found in shared.values() for note_id in found})
+    return dg.AssetCheckResult(
+        passed=not ids,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "note_ids_in_other_partitions": len(ids),
+            "per_partition": {key: len(found) for key, found in shared.items()},
+            "note_ids": ids[:MAX_IDS_IN_METADATA],
+        },
     )

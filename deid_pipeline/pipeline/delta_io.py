@@ -46,7 +46,7 @@ from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
-from deid_pipeline.notes import Rejection
+from deid_pipeline.notes import Rejection, parse_record_date
 
 PARTITION_COLUMN = "partition_date"
 
@@ -535,6 +535,46 @@ def source_batches(
         filter_columns=("note_date",),
         batch_rows=batch_rows,
     )
+
+
+def undated_source_rows(uri: str, storage_options: dict[str, str] | None = None) -> dict[str, int]:
+    """Source rows no daily partition reads: ``note_date`` null, or text no date form parses.
+
+    Only the ``note_date`` column is read. Counts only, never values.
+    """
+    table = open_table(uri, storage_options)
+    if table is None:
+        return {"null_note_date": 0, "unparseable_note_date": 0}
+    column = table.to_pyarrow_dataset().to_table(columns=["note_date"]).column("note_date")
+    nulls = column.null_count
+    unparseable = 0
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        counts = pc.value_counts(column.drop_null())
+        for entry in counts.to_pylist():
+            value = entry["values"]
+            try:
+                parsed = parse_record_date(value)
+            except ValueError:
+                parsed = None
+            if parsed is None and value is not None and value.strip():
+                unparseable += entry["counts"]
+            elif parsed is None:
+                nulls += entry["counts"]  # "" reads as no date
+    return {"null_note_date": nulls, "unparseable_note_date": unparseable}
+
+
+def note_ids_in_other_partitions(
+    uri: str, partition_date: str, storage_options: dict[str, str] | None = None
+) -> list[str]:
+    """Note ids of one partition of a table that also appear in another of its partitions."""
+    table = open_table(uri, storage_options)
+    if table is None:
+        return []
+    rows = table.to_pyarrow_dataset().to_table(columns=["note_id", PARTITION_COLUMN])
+    here = pc.equal(rows.column(PARTITION_COLUMN), partition_date)
+    mine = set(rows.filter(here).column("note_id").to_pylist())
+    others = set(rows.filter(pc.invert(here)).column("note_id").to_pylist())
+    return sorted(mine & others)
 
 
 def quarantine_rows(

@@ -43,7 +43,7 @@ from deid_pipeline.core import (
     prepare,
     release,
 )
-from deid_pipeline.notes import Note, Rejection
+from deid_pipeline.notes import Note, Rejection, RejectReason
 from deid_pipeline.pipeline import delta_io
 from deid_pipeline.pipeline.delta_io import PARTITION_COLUMN, replace_partition, table_uri
 from deid_pipeline.pipeline.tables import (
@@ -220,6 +220,46 @@ def _write_partition(
 # raw_notes: validate (core prepare, first half)
 
 
+def decoded_records(batch: pa.RecordBatch) -> list[dict[str, Any] | Rejection]:
+    """The rows of a source batch as dicts; a row with invalid UTF-8 in a text column becomes
+    a rejection (``invalid_text``) instead of failing the whole day."""
+    try:
+        return batch.to_pylist()
+    except UnicodeDecodeError:
+        pass
+    arrays = []
+    for column in batch.columns:
+        if pa.types.is_large_string(column.type):
+            column = column.cast(pa.large_binary())  # no validation: the bytes as stored
+        elif pa.types.is_string(column.type):
+            column = column.cast(pa.binary())
+        arrays.append(column)
+    records: list[dict[str, Any] | Rejection] = []
+    for raw in pa.RecordBatch.from_arrays(arrays, names=batch.schema.names).to_pylist():
+        record: dict[str, Any] = {}
+        bad: list[str] = []
+        for name, value in raw.items():
+            if isinstance(value, bytes) and not pa.types.is_binary(batch.schema.field(name).type):
+                try:
+                    value = value.decode("utf-8")
+                except UnicodeDecodeError:
+                    bad.append(name)
+                    value = value.decode("utf-8", errors="replace")
+            record[name] = value
+        if bad:
+            note_id = record.get("note_id")
+            records.append(
+                Rejection(
+                    RejectReason.INVALID_TEXT,
+                    f"invalid UTF-8 in column(s) {', '.join(bad)}",
+                    None if "note_id" in bad or note_id is None else str(note_id),
+                )
+            )
+        else:
+            records.append(record)
+    return records
+
+
 def run_raw_notes(settings: PipelineSettings, partition_date: str, run_id: str) -> StageFigures:
     """Validated snapshot of one day of source notes; rejected records go to quarantine."""
     started = time.perf_counter()
@@ -242,8 +282,8 @@ def run_raw_notes(settings: PipelineSettings, partition_date: str, run_id: str) 
     def batches() -> Iterator[pa.RecordBatch]:
         for batch in source:
             rows: list[dict[str, Any]] = []
-            for record in batch.to_pylist():
-                note = validate(record)
+            for record in decoded_records(batch):
+                note = record if isinstance(record, Rejection) else validate(record)
                 if isinstance(note, Rejection):
                     rejections.append(note)
                     continue
@@ -650,5 +690,39 @@ def run_deidentified_notes(
     # Spans rows that arrived ahead of their note (next to none when written in raw order).
     figures.extra["join_rows_waiting_max"] = take.max_pending
     figures.extra["demo_secret"] = secret.is_demo
+    figures.extra.update(partition_accounting(settings, partition_date))
     figures.elapsed_seconds = time.perf_counter() - started
     return figures
+
+
+def partition_accounting(settings: PipelineSettings, partition_date: str) -> dict[str, Any]:
+    """``source rows = released + quarantined (every stage) + withheld`` of one partition.
+
+    ``source_rows`` are the rows raw_notes read (written plus rejected there); ``quarantined``
+    counts the rejections of raw_notes and request_shards, ``withheld`` the leak-check
+    rejections of deidentified_notes. ``rows_accounted`` is True when the sum is exact.
+    """
+    options = settings.storage_options()
+    quarantine = table_uri(settings.storage_root, delta_io.QUARANTINE_TABLE)
+
+    def rejected(stage: str) -> int:
+        return delta_io.count_partition(
+            quarantine, partition_date, equals={"stage": stage}, storage_options=options
+        )
+
+    def rows(name: str) -> int:
+        return delta_io.count_partition(
+            table_uri(settings.storage_root, name), partition_date, storage_options=options
+        )
+
+    source_rows = rows(RAW_NOTES) + rejected(RAW_NOTES)
+    released = rows(DEIDENTIFIED_NOTES)
+    quarantined = rejected(RAW_NOTES) + rejected(REQUEST_SHARDS)
+    withheld = rejected(DEIDENTIFIED_NOTES)
+    return {
+        "source_rows": source_rows,
+        "released_rows": released,
+        "quarantined_rows": quarantined,
+        "withheld_rows": withheld,
+        "rows_accounted": source_rows == released + quarantined + withheld,
+    }
