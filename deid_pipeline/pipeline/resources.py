@@ -23,6 +23,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from deid_pipeline.pipeline.worker_env import ScopedPipesSubprocessClient
 from deid_pipeline.replace import MissingSecretError
 from deid_pipeline.settings import PipelineSettings
 
@@ -90,7 +91,8 @@ class SubprocessInferenceLauncher(InferenceLauncher):
         self, context: dg.AssetExecutionContext, params: Mapping[str, Any]
     ) -> dg.PipesClientCompletedInvocation:
         """Run ``python -m deid_pipeline.worker`` under a Pipes session."""
-        client = dg.PipesSubprocessClient(env=dict(self.env))
+        # Least privilege: the worker gets an allow-listed environment, never DEID_SECRET_KEY.
+        client = ScopedPipesSubprocessClient(env=dict(self.env))
         return client.run(
             context=_pipes_context(context), command=self.command(), extras=dict(params)
         )
