@@ -107,11 +107,25 @@ class WindowGeometry:
     sep_token_id: int
 
     @classmethod
-    def of(cls, bundle: Bundle) -> WindowGeometry:
-        """The geometry in ``bundle``'s manifest and tokenizer."""
-        return cls(
-            bundle.window_length, bundle.window_overlap, bundle.cls_token_id, bundle.sep_token_id
-        )
+    def of(cls, bundle: Bundle, tokenizer: Any = None) -> WindowGeometry:
+        """The geometry in ``bundle``'s manifest and tokenizer.
+
+        Pass the bundle's tokenizer when it is already loaded: the special-token ids are then
+        read from it instead of loading the tokenizer files a second time (seconds per process).
+        """
+        if tokenizer is None:
+            cls_id, sep_id = bundle.cls_token_id, bundle.sep_token_id
+        else:
+            cls_id, sep_id, _ = special_token_ids(tokenizer)
+        return cls(bundle.window_length, bundle.window_overlap, cls_id, sep_id)
+
+
+def special_token_ids(tokenizer: Any) -> tuple[int, int, int]:
+    """``(cls, sep, pad)`` ids of a loaded bundle tokenizer (the ids ``Bundle`` reports)."""
+    ids = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+    if any(value is None for value in ids):
+        raise ValueError("the bundle tokenizer lacks a CLS, SEP or PAD token")
+    return int(ids[0]), int(ids[1]), int(ids[2])
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -21,6 +21,7 @@ from deid_pipeline.core import (
     prepare,
     release,
     run_model,
+    special_token_ids,
 )
 from deid_pipeline.notes import Limits, Note, Rejection
 from deid_pipeline.replace import ReplacementPolicy, SecretKey
@@ -85,8 +86,10 @@ class Deidentifier:
         self.token_budget = token_budget
         self.max_batch = max_batch
         self.detection = DetectionSettings.of(bundle, require_label_shape=require_label_shape)
-        self.geometry = WindowGeometry.of(bundle)
         self.tokenizer = bundle.load_tokenizer()
+        # Ids from the tokenizer just loaded: Bundle.cls_token_id would load it a second time.
+        self.geometry = WindowGeometry.of(bundle, self.tokenizer)
+        self.pad_token_id = special_token_ids(self.tokenizer)[2]
         self.stats = EngineStats()
 
     def process_records(
@@ -125,7 +128,7 @@ class Deidentifier:
             logits = run_model(
                 self.runtime,
                 [window.input_ids for window in shard.windows],
-                self.bundle.pad_token_id,
+                self.pad_token_id,
                 token_budget=self.token_budget,
                 max_batch=self.max_batch,
             )

@@ -118,12 +118,28 @@ def tokenize_notes(tokenizer: Any, notes: Sequence[Note]) -> list[TokenizedNote]
     return result
 
 
+#: Highest code point of a Unicode white-space character (U+3000 IDEOGRAPHIC SPACE); scanning
+#: up to it instead of all 0x110000 code points keeps this import cheap (a test checks the set
+#: equals the full scan's).
+_LAST_SPACE_CODE_POINT = 0x3000
 #: Characters a token's offsets never start on: Unicode white space and the invisible
 #: separators a SentencePiece tokenizer folds into its word-boundary marker.
 _BLANK_CHARS = frozenset(
-    [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    [chr(c) for c in range(_LAST_SPACE_CODE_POINT + 1) if chr(c).isspace()]
     + ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\ufeff"]
 )
+_BLANK_CODES = np.array(sorted(ord(c) for c in _BLANK_CHARS), dtype=np.uint32)
+#: Combining marks start at U+0300; below it no character is one.
+_FIRST_COMBINING = 0x300
+
+
+def _next_clear(flags: np.ndarray) -> np.ndarray:
+    """For every position ``i`` (and one past the end), the first ``j >= i`` with no flag."""
+    n = len(flags)
+    positions = np.arange(n + 1, dtype=np.int64)
+    clear = np.append(~flags, True)
+    candidates = np.where(clear, positions, n)
+    return np.minimum.accumulate(candidates[::-1])[::-1]
 
 
 def tidy_offsets(text: str, starts: np.ndarray, ends: np.ndarray) -> tuple[Int32Array, Int32Array]:
@@ -134,7 +150,46 @@ def tidy_offsets(text: str, starts: np.ndarray, ends: np.ndarray) -> tuple[Int32
     start moves past blanks (a token of blanks only becomes empty). NFKC composes ``e`` + U+0301
     into one normalised character whose offsets end before the combining mark; the end moves
     over combining marks no other token covers, so no accent is left outside a span.
+
+    Vectorised over the tokens (numpy); :func:`_tidy_offsets_reference` is the same rule as a
+    plain loop, kept for the tests.
     """
+    starts = np.ascontiguousarray(starts, dtype=np.int32).copy()
+    ends = np.ascontiguousarray(ends, dtype=np.int32).copy()
+    n = len(starts)
+    if n == 0:
+        return starts, ends
+    length = len(text)
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    blank = np.isin(codes, _BLANK_CODES)
+    combining = np.zeros(length, dtype=bool)
+    for position in np.flatnonzero(codes >= _FIRST_COMBINING).tolist():
+        combining[position] = unicodedata.combining(text[position]) != 0
+    s = starts.astype(np.int64)
+    e = ends.astype(np.int64)
+    # Leading blanks: the start moves to the first non-blank, never past the end.
+    new_s = s.copy()
+    moves = s < e
+    new_s[moves] = np.minimum(_next_clear(blank)[s[moves]], e[moves])
+    empty = new_s == e
+    # Trailing combining marks: up to the next token's (original) start and the text's end.
+    bound = np.empty(n, dtype=np.int64)
+    bound[:-1] = s[1:]
+    bound[-1] = length
+    np.minimum(bound, length, out=bound)
+    new_e = e.copy()
+    grows = ~empty & (e < bound)
+    new_e[grows] = np.minimum(_next_clear(combining)[e[grows]], bound[grows])
+    # A token of blanks only: empty at its end, so it covers no text.
+    new_s[empty] = e[empty]
+    new_e[empty] = e[empty]
+    return new_s.astype(np.int32), new_e.astype(np.int32)
+
+
+def _tidy_offsets_reference(
+    text: str, starts: np.ndarray, ends: np.ndarray
+) -> tuple[Int32Array, Int32Array]:
+    """:func:`tidy_offsets` as a per-token loop (the rule's plain statement; tests only)."""
     starts = np.ascontiguousarray(starts, dtype=np.int32).copy()
     ends = np.ascontiguousarray(ends, dtype=np.int32).copy()
     n = len(starts)
@@ -144,7 +199,6 @@ def tidy_offsets(text: str, starts: np.ndarray, ends: np.ndarray) -> tuple[Int32
         while start < end and text[start] in _BLANK_CHARS:
             start += 1
         if start == end:
-            # A token of blanks only: empty at its end, so it covers no text.
             starts[i] = ends[i] = end
             continue
         limit = int(starts[i + 1]) if i + 1 < n else length

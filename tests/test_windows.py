@@ -184,3 +184,63 @@ def test_tokenize_notes_long_note_no_truncation_no_warning(
 
 def test_tokenize_notes_empty_batch(tokenizer) -> None:  # type: ignore[no-untyped-def]
     assert tokenize_notes(tokenizer, []) == []
+
+
+# --------------------------------------------------------------------------- tidy_offsets
+
+_TIDY_ALPHABET = st.sampled_from(
+    [
+        *"ab Z9.",
+        *(" ", "\t", "\n", "\u00a0", "\u200b", "\ufeff", "\u3000", "\u2009"),
+        *("\u0301", "\u0308", "é", "ë", "\U0001f600"),
+    ]
+)
+
+
+@st.composite
+def texts_and_offsets(draw: st.DrawFn) -> tuple[str, np.ndarray, np.ndarray]:
+    """A text of blanks, letters and combining marks with token offsets like a tokenizer's:
+    non-decreasing, possibly empty or overlapping, inside the text."""
+    text = "".join(draw(st.lists(_TIDY_ALPHABET, max_size=40)))
+    n = draw(st.integers(0, 12))
+    bounds = sorted(draw(st.lists(st.integers(0, len(text)), min_size=2 * n, max_size=2 * n)))
+    starts = np.array(bounds[0::2], dtype=np.int32)
+    ends = np.array(bounds[1::2], dtype=np.int32)
+    if n and draw(st.booleans()):
+        # Overlapping or inverted tokens, which the loop also handles.
+        i = draw(st.integers(0, n - 1))
+        starts[i] = draw(st.integers(0, len(text)))
+    return text, starts, ends
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts_and_offsets())
+def test_tidy_offsets_vectorised_equals_the_loop(case: tuple[str, np.ndarray, np.ndarray]) -> None:
+    from deid_pipeline.windows import _tidy_offsets_reference, tidy_offsets
+
+    text, starts, ends = case
+    fast = tidy_offsets(text, starts, ends)
+    slow = _tidy_offsets_reference(text, starts, ends)
+    assert fast[0].dtype == np.int32 and fast[1].dtype == np.int32
+    assert fast[0].tolist() == slow[0].tolist()
+    assert fast[1].tolist() == slow[1].tolist()
+
+
+def test_blank_chars_equal_a_scan_of_every_code_point() -> None:
+    from deid_pipeline.windows import _BLANK_CHARS
+
+    every_space = {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    extra = {"\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\ufeff"}
+    assert frozenset(every_space | extra) == _BLANK_CHARS
+
+
+def test_window_geometry_from_a_loaded_tokenizer_equals_the_bundles(tiny_bundle: Bundle) -> None:
+    from deid_pipeline.core import WindowGeometry, special_token_ids
+
+    tokenizer = tiny_bundle.load_tokenizer()
+    assert WindowGeometry.of(tiny_bundle, tokenizer) == WindowGeometry.of(tiny_bundle)
+    assert special_token_ids(tokenizer) == (
+        tiny_bundle.cls_token_id,
+        tiny_bundle.sep_token_id,
+        tiny_bundle.pad_token_id,
+    )
