@@ -173,11 +173,16 @@ def run_cli() -> int:
         (run,) = instance.get_runs(limit=1)
         step_seconds: dict[str, float] = {}
         step_pid: dict[str, int] = {}
+        worker_starting: dict[str, float] = {}
+        step_started: dict[str, float] = {}
         for record in instance.all_logs(run.run_id):
             event = record.dagster_event
             if event is None or record.step_key is None:
                 continue
+            if event.event_type_value == "STEP_WORKER_STARTING":
+                worker_starting[record.step_key] = record.timestamp
             if event.event_type_value == "STEP_START":
+                step_started[record.step_key] = record.timestamp
                 step_seconds[record.step_key] = -record.timestamp
                 if event.pid is not None:
                     step_pid[record.step_key] = event.pid
@@ -192,7 +197,17 @@ def run_cli() -> int:
                 name: getattr(value, "value", value)
                 for name, value in (materialization.metadata if materialization else {}).items()
             }
+            starting = worker_starting.get(stage)
             figures["steps"][stage] = {
+                # the step process's fixed cost: spawn, imports, code location, resources
+                "start_seconds": (
+                    step_started[stage] - starting
+                    if starting is not None and stage in step_started
+                    else None
+                ),
+                "rows": metadata.get("rows"),
+                "windows": metadata.get("windows"),
+                "stage_seconds": metadata.get("elapsed_seconds"),
                 "peak_mib": metadata.get("peak_rss_mib"),
                 "sampled_mib": sampler.peaks_kib.get(step_pid.get(stage, -1), 0) / 1024,
                 "seconds": step_seconds.get(stage),
@@ -325,6 +340,26 @@ def _print_production(figures: dict[str, Any]) -> None:
         seconds = check["seconds"] or 0.0
         print(f"  check {name}")
         print(f"  {'':<24} {'':>8}  {_mib(check['sampled_mib'])}  {seconds:7.1f}")
+    _print_throughput(figures)
+
+
+def _rate(count: Any, seconds: Any) -> str:
+    return f"{count / seconds:9.1f}" if count is not None and seconds else "        -"
+
+
+def _print_throughput(figures: dict[str, Any]) -> None:
+    """Per stage: docs/s and windows/s over the step (start to success) and over the stage
+    function alone, and the step process's fixed start cost (spawn to step start)."""
+    rows_in = figures["rows_out"]
+    print("throughput per step        docs/s  windows/s  step s  stage s  start s")
+    for stage, step in figures["steps"].items():
+        seconds, windows = step["seconds"], step.get("windows")
+        start = step.get("start_seconds")
+        print(
+            f"  {stage:<22} {_rate(rows_in, seconds)}  {_rate(windows or None, seconds)}  "
+            f"{seconds or 0:6.1f}  {step.get('stage_seconds') or 0:7.1f}  "
+            f"{start if start is not None else float('nan'):7.1f}"
+        )
 
 
 def _print_in_process(figures: dict[str, Any]) -> None:
@@ -356,6 +391,7 @@ def main() -> int:
         help="run every stage in one process (execute_in_process, as the tests do) instead of "
         "the production shape (dagster asset materialize, one process per step)",
     )
+    parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     parser.add_argument("--child", choices=("cli", "in-process", "bundle"), help=argparse.SUPPRESS)
     parser.add_argument("--bundle-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -410,6 +446,8 @@ def main() -> int:
         _print_in_process(figures)
     else:
         _print_production(figures)
+    if args.json:
+        args.json.write_text(json.dumps({"notes": args.notes, **figures}, indent=2))
     return 0 if figures["success"] else 1
 
 
