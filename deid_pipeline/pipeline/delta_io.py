@@ -31,6 +31,7 @@ import functools
 import json
 import shutil
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -642,14 +643,74 @@ def run_folder(storage_root: str, asset: str, partition_date: str, run_id: str) 
     return folder
 
 
-def remove_stale_runs(storage_root: str, asset: str, partition_date: str, keep: Path) -> list[str]:
-    """Remove run folders of a partition other than ``keep``; call only after the index commit."""
+#: A run folder no committed index version references is left alone this long: its run may
+#: still be writing (a second run of the partition); older ones are abandoned by a crash.
+ABANDONED_RUN_SECONDS = 24 * 3600
+#: How many earlier versions of an index table are read to find superseded run folders.
+INDEX_HISTORY_VERSIONS = 20
+
+
+def _index_run_folders(table: DeltaTable, partition_date: str, parent: Path) -> set[str]:
+    """Names of the run folders under ``parent`` that one version of an index table names."""
+    rows = table.to_pyarrow_dataset().to_table(
+        columns=["path"], filter=pads.field(PARTITION_COLUMN) == partition_date
+    )
+    folders: set[str] = set()
+    for path in rows.column("path").to_pylist():
+        try:
+            folders.add(Path(path).relative_to(parent).parts[0])
+        except (TypeError, ValueError, IndexError):
+            continue
+    return folders
+
+
+def committed_run_folders(
+    storage_root: str, asset: str, partition_date: str
+) -> tuple[set[str], set[str]]:
+    """``(current, earlier)``: run folders of a partition named by the index table's current
+    version and by any of its last :data:`INDEX_HISTORY_VERSIONS` earlier versions."""
+    uri = table_uri(storage_root, asset)
+    parent = files_dir(storage_root, asset, partition_date)
+    table = open_table(uri)
+    if table is None:
+        return set(), set()
+    current = _index_run_folders(table, partition_date, parent)
+    earlier: set[str] = set()
+    latest = table.version()
+    for version in range(max(0, latest - INDEX_HISTORY_VERSIONS), latest):
+        try:
+            earlier |= _index_run_folders(DeltaTable(uri, version=version), partition_date, parent)
+        except Exception:  # a version whose log was cleaned up: nothing to learn from it
+            continue
+    return current, earlier - current
+
+
+def remove_stale_runs(
+    storage_root: str,
+    asset: str,
+    partition_date: str,
+    keep: Path,
+    *,
+    abandoned_after_s: float = ABANDONED_RUN_SECONDS,
+) -> list[str]:
+    """Remove the run folders of a partition that no run needs any more; call after the index
+    commit. Removed: folders an earlier committed version of the index named and the current
+    one does not (superseded), and folders no version names that are older than
+    ``abandoned_after_s`` (a crashed run). Kept: ``keep``, the folders the current version
+    names, and young unreferenced folders: another run of the partition may still be writing
+    them (two runs of one partition both reported success while the index named deleted
+    files, issue 10)."""
     parent = files_dir(storage_root, asset, partition_date)
     removed: list[str] = []
     if not parent.exists():
         return removed
+    current, superseded = committed_run_folders(storage_root, asset, partition_date)
+    now = time.time()
     for child in sorted(parent.iterdir()):
-        if child.is_dir() and child.resolve() != keep.resolve():
+        if not child.is_dir() or child.resolve() == keep.resolve() or child.name in current:
+            continue
+        abandoned = now - child.stat().st_mtime > abandoned_after_s
+        if child.name in superseded or abandoned:
             shutil.rmtree(child, ignore_errors=True)
             removed.append(child.name)
     return removed
