@@ -95,3 +95,49 @@ def test_clean_up_keeps_an_uncommitted_run_folder_of_another_run(tmp_path: Path)
     old = delta_io.run_folder(str(root), asset, day, "crashed")
     os.utime(old, (time.time() - 3 * 86400,) * 2)
     assert delta_io.remove_stale_runs(str(root), asset, day, keep=run_b) == ["run-crashed"]
+
+
+_KILLED_WRITE = """
+import os, signal, sys
+import pyarrow as pa
+from deid_pipeline.pipeline import delta_io
+
+uri, day = sys.argv[1], sys.argv[2]
+schema = pa.schema([(delta_io.PARTITION_COLUMN, pa.string()), ("text", pa.string())])
+
+def batches():
+    for index in range(50):
+        yield pa.record_batch([[day] * 2000, ["synthetic row %d" % index] * 2000], schema=schema)
+        if index == 10:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+delta_io.replace_partition(uri, delta_io.stream(schema, batches()), day)
+"""
+
+
+def test_a_write_killed_mid_stream_leaves_nothing_in_the_live_partition_folder(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    uri, day = str(tmp_path / "raw_notes"), "2026-01-05"
+    schema = pa.schema([(delta_io.PARTITION_COLUMN, pa.string()), ("text", pa.string())])
+    committed = pa.table([[day], ["committed row"]], schema=schema)
+    delta_io.replace_partition(uri, committed, day)
+    live = tmp_path / "raw_notes" / f"{delta_io.PARTITION_COLUMN}={day}"
+    before = sorted(path.name for path in live.iterdir())
+
+    process = subprocess.run([sys.executable, "-c", _KILLED_WRITE, uri, day], check=False)
+    assert process.returncode == -9
+    assert sorted(path.name for path in live.iterdir()) == before  # nothing uncommitted
+    assert list((tmp_path / "raw_notes" / delta_io.STAGING_DIR).rglob("*.parquet"))
+
+    # A crash between the rename and the commit (or an older version of this code) left a
+    # footerless file in the live folder: the next write of the partition removes it.
+    (live / "part-deadbeef.snappy.parquet").write_bytes(b"PAR1 synthetic half file")
+    delta_io.replace_partition(uri, committed, day)
+    assert not list((tmp_path / "raw_notes" / delta_io.STAGING_DIR).rglob("*.parquet"))
+    assert "part-deadbeef.snappy.parquet" not in {path.name for path in live.iterdir()}
+    rows = list(delta_io.iter_rows(delta_io.read_partition(uri, day)))
+    assert [row["text"] for row in rows] == ["committed row"]

@@ -29,6 +29,7 @@ import ctypes
 import datetime as dt
 import functools
 import json
+import os
 import shutil
 import sys
 import time
@@ -216,8 +217,13 @@ def _replace_local_partition(
 ) -> None:
     """Write ``data`` as Parquet files of one partition folder and commit them in one overwrite.
 
-    Files are invisible until the commit names them; on failure before the commit they are
-    removed again (and a crash leaves unreferenced files that ``DeltaTable.vacuum`` removes).
+    Files are written into a staging folder (``_staging/<partition folder>/<uuid>/`` of the
+    table) and moved into the partition folder (a rename) only when every file is complete,
+    right before the commit; on failure they are removed again. A ``kill -9`` while streaming
+    leaves files in the staging folder only, never a footerless file in the live partition
+    folder; what a crash leaves (staging leftovers, or moved files whose commit never happened)
+    is removed at the start of the next write of the partition
+    (:func:`remove_uncommitted_files`; one run per partition at a time, see dagster.yaml).
     """
     reader = (
         data
@@ -233,9 +239,18 @@ def _replace_local_partition(
         _check_table(table, delta_schema)
     folder_name = f"{PARTITION_COLUMN}={partition_date}"
     folder = local_path(uri) / folder_name
+    remove_uncommitted_files(uri, partition_date, storage_options)
+    staging = local_path(uri) / STAGING_DIR / folder_name / uuid.uuid4().hex
+    staged: list[Path] = []
     written: list[Path] = []
     committing = False
     try:
+        complete = list(_write_files(reader, partition_date, staging, staged))
+        for path in complete:
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / path.name
+            os.replace(path, target)
+            written.append(target)
         actions = [
             AddAction(
                 # No percent-encoding: the key is a checked date, the name hex; deltalake reads
@@ -247,7 +262,7 @@ def _replace_local_partition(
                 data_change=True,
                 stats=file_stats(pq.read_metadata(path)),
             )
-            for path in _write_files(reader, partition_date, folder, written)
+            for path in written
         ]
         committing = True
         if table is None:
@@ -279,6 +294,46 @@ def _replace_local_partition(
             for path in written:
                 path.unlink(missing_ok=True)
         raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+#: Folder of a table in which a local partition write stages its files before the commit.
+STAGING_DIR = "_staging"
+
+
+def remove_uncommitted_files(
+    uri: str, partition_date: str, storage_options: dict[str, str] | None = None
+) -> list[str]:
+    """Remove what a crashed write of one partition left: its staging folder, and Parquet
+    files in the live partition folder that no commit in the table's log names.
+
+    A file any commit names (the current version or an older one, for time travel) is kept;
+    ``DeltaTable.vacuum`` handles those. Call only while no other write of the partition runs.
+    Returns the names removed (file names only).
+    """
+    root = local_path(uri)
+    folder_name = f"{PARTITION_COLUMN}={partition_date}"
+    removed: list[str] = []
+    staging = root / STAGING_DIR / folder_name
+    if staging.exists():
+        removed.extend(path.name for path in staging.rglob("*.parquet"))
+        shutil.rmtree(staging, ignore_errors=True)
+    folder = root / folder_name
+    candidates = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    if not candidates:
+        return removed
+    log = root / "_delta_log"
+    named = "".join(entry.read_text(errors="replace") for entry in sorted(log.glob("*.json")))
+    table = open_table(uri, storage_options)
+    live: set[str] = set()
+    if table is not None:
+        live = {found.rstrip("/").rsplit("/", 1)[-1] for found in table.file_uris()}
+    for path in candidates:
+        if path.name not in live and path.name not in named:
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return removed
 
 
 def _check_table(table: DeltaTable, delta_schema: DeltaSchema) -> None:
