@@ -10,7 +10,9 @@ waits for the answer, honours ``Retry-After`` on 429) for a fixed time per level
 * the overload point: more clients (24 to 128 by default) until the service answers 429,
   with the queue bounds given below (``--max-queued-windows``, ``--max-pending-requests``).
 
-Every loop is bounded by time and by a request count and targets 127.0.0.1 only. Notes are
+The server's own CPU time (``/proc``) is read around each level: on a shared machine docs per
+CPU-second of the server says more than docs/s. Every loop is bounded by time and by a request
+count and targets 127.0.0.1 only. Notes are
 synthetic (``deid_pipeline.synth``, held-out split), cached in ``build/bench/``; nothing prints
 note text.
 
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -78,6 +81,12 @@ def _delta(after: dict[str, float], before: dict[str, float], name: str) -> floa
     return after.get(name, 0.0) - before.get(name, 0.0)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _run_level(
     url: str,
     key: str,
@@ -85,15 +94,25 @@ def _run_level(
     clients: int,
     seconds: float,
     max_requests: int,
+    server_pid: int,
 ) -> dict[str, Any]:
-    stop_at = time.monotonic() + seconds
     lock = threading.Lock()
     latencies: list[float] = []
-    counts = {"ok": 0, "overloaded": 0, "other": 0, "docs": 0, "sent": 0}
+    counts = {"ok": 0, "overloaded": 0, "other": 0, "errors": 0, "docs": 0, "sent": 0}
+    start = threading.Barrier(clients + 1)
+    stop_at = 0.0
 
     def client(number: int) -> None:
+        try:
+            send_all(number)
+        except httpx.HTTPError:
+            with lock:
+                counts["errors"] += 1
+
+    def send_all(number: int) -> None:
         index = number
         with httpx.Client(timeout=300) as http:
+            start.wait()
             while time.monotonic() < stop_at:
                 with lock:
                     if counts["sent"] >= max_requests:
@@ -120,13 +139,18 @@ def _run_level(
                     time.sleep(max(0.0, min(wait, stop_at - time.monotonic())))
 
     before = _metrics(url, key)
-    started = time.perf_counter()
+    cpu_before = _cpu_seconds(server_pid)
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
+    # The clock starts when every client is ready, after the metrics call above.
+    stop_at = time.monotonic() + seconds
+    started = time.perf_counter()
+    start.wait()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds(server_pid) - cpu_before
     after = _metrics(url, key)
     batches = _delta(after, before, "deid_batch_windows_count")
     windows = _delta(after, before, "deid_windows_total")
@@ -145,7 +169,11 @@ def _run_level(
         "requests_ok": counts["ok"],
         "answered_429": counts["overloaded"],
         "other_status": counts["other"],
+        "client_errors": counts["errors"],
         "docs_per_s": counts["docs"] / elapsed,
+        "server_cpu_s": cpu,
+        "server_cpu_share": cpu / elapsed,
+        "docs_per_cpu_s": counts["docs"] / cpu if cpu else 0.0,
         "windows_per_s": windows / elapsed,
         "p50_ms": pct(0.50),
         "p95_ms": pct(0.95),
@@ -170,7 +198,9 @@ def _print(row: dict[str, Any], max_batch: int) -> None:
         f"({row['windows_per_batch']:.1f}/{max_batch}, {row['batches_full_share']:.0%} full)  "
         f"queue wait {row['queue_wait_ms']:6.1f} ms  "
         f"{row['windows_per_request']:.0f} windows/request  ok {row['requests_ok']}  "
-        f"429 {row['answered_429']}  other {row['other_status']}",
+        f"429 {row['answered_429']}  other {row['other_status']}  "
+        f"errors {row['client_errors']}  server CPU {row['server_cpu_share']:.2f} cores "
+        f"({row['docs_per_cpu_s']:.1f} docs per CPU-s)",
         flush=True,
     )
 
@@ -186,13 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=2000, help="per level")
     parser.add_argument("--notes", type=int, default=160, help="synthetic notes in the pool")
     parser.add_argument("--records-per-request", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2, help="runtime CPU threads")
+    parser.add_argument("--threads", type=int, default=1, help="runtime CPU threads")
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--max-queued-windows", type=int, default=2048)
     parser.add_argument("--max-pending-requests", type=int, default=64)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args(argv)
+    # A TERM (e.g. from `timeout`) unwinds like Ctrl-C, so the server below is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -245,15 +277,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"load: {len(notes)} synthetic notes (mean {mean_chars:.0f} characters), "
                 f"{per} per request, {args.seconds:.0f} s per level, closed-loop clients"
             )
-            _run_level(url, key, requests, 1, min(3.0, args.seconds), 20)  # warm-up, not shown
+            pid = server.pid
+            _run_level(url, key, requests, 1, min(3.0, args.seconds), 20, pid)  # warm-up
             rows = []
             for clients in [int(x) for x in args.levels.split(",") if x]:
-                row = _run_level(url, key, requests, clients, args.seconds, args.max_requests)
+                row = _run_level(url, key, requests, clients, args.seconds, args.max_requests, pid)
                 rows.append(row)
                 _print(row, args.max_batch)
             overload = None
             for clients in [int(x) for x in args.overload_levels.split(",") if x]:
-                row = _run_level(url, key, requests, clients, args.seconds, args.max_requests)
+                row = _run_level(url, key, requests, clients, args.seconds, args.max_requests, pid)
                 rows.append(row)
                 _print(row, args.max_batch)
                 if row["answered_429"]:
@@ -262,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
             best = max(rows, key=lambda row: row["docs_per_s"])
             print(
                 f"peak throughput {best['docs_per_s']:.1f} docs/s "
-                f"({best['windows_per_s']:.1f} windows/s) at {best['clients']} clients"
+                f"({best['windows_per_s']:.1f} windows/s) at {best['clients']} clients; "
+                f"{best['docs_per_cpu_s']:.1f} docs per server CPU-second there"
             )
             if overload is not None:
                 print(
@@ -276,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("overload point: no 429 up to the highest level")
             if args.json:
                 args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
-            errors = sum(row["other_status"] for row in rows)
+            errors = sum(row["other_status"] + row["client_errors"] for row in rows)
             return 1 if errors else 0
         finally:
             server.terminate()

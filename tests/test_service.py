@@ -313,6 +313,9 @@ def test_request_limits_answer_413_naming_the_limit(small_url: str) -> None:
         assert f"DEID_{limit.upper()}" in answer["message"]
         assert answer["actual"] > answer["maximum"]
         _assert_no_phi(response.text)
+    metrics = httpx.get(f"{small_url}/metrics", headers=AUTH).text
+    for limit in cases:
+        assert f'deid_request_limit_hits_total{{limit="{limit}"}} 1.0' in metrics
 
 
 def test_record_limits_reject_the_record_not_the_request(small_url: str) -> None:

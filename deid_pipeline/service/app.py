@@ -183,13 +183,13 @@ class ServiceApp:
         return principal
 
     async def read_body(self, request: Request) -> bytes:
+        """The body, at most DEID_MAX_REQUEST_BYTES, within DEID_BODY_TIMEOUT_S."""
         maximum = self.settings.max_request_bytes
         declared = request.headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
                 raise RequestError(400, "invalid_request", "Content-Length is not a number")
             if int(declared) > maximum:
-                self.runner.metrics.request_limit_hits.labels(limit="max_request_bytes").inc()
                 raise _bytes_error(int(declared), maximum)
         chunks: list[bytes] = []
         size = 0
@@ -198,8 +198,6 @@ class ServiceApp:
                 async for chunk in request.stream():
                     size += len(chunk)
                     if size > maximum:
-                        limit_hits = self.runner.metrics.request_limit_hits
-                        limit_hits.labels(limit="max_request_bytes").inc()
                         raise _bytes_error(size, maximum, at_least=True)
                     chunks.append(chunk)
         except TimeoutError:
