@@ -93,3 +93,25 @@ def test_decoded_records_reject_only_the_bad_row() -> None:
     assert [type(r).__name__ for r in records] == ["dict", "dict", "Rejection"]
     assert records[2].note_id == rows[2]["note_id"]  # type: ignore[union-attr]
     assert "text" in records[2].message  # type: ignore[union-attr]
+
+
+def test_a_quarantine_slice_of_another_run_is_flagged(env: Path) -> None:  # noqa: F811
+    from deid_pipeline.notes import Rejection, RejectReason
+    from deid_pipeline.settings import PipelineSettings
+
+    rows = [_note(i, DAY1) for i in range(2)] + [{**_note(5, DAY1), "note_id": "e", "text": " "}]
+    write_deltalake(os.environ["DEID_SOURCE_URI"], pa.Table.from_pylist(rows, schema=SOURCE_SCHEMA))
+    settings = PipelineSettings()
+    stages.run_raw_notes(settings, DAY1, "run-1")
+    assert stages.partition_accounting(settings, DAY1)["quarantine_of_another_run"] == []
+    # A crash between the two commits of a stage: the slice describes another run.
+    delta_io.replace_quarantine(
+        settings.storage_root,
+        [Rejection(RejectReason.EMPTY_TEXT, "empty", "e")],
+        partition_date=DAY1,
+        stage="raw_notes",
+        run_id="run-0",
+    )
+    account = stages.partition_accounting(settings, DAY1)
+    assert account["quarantine_of_another_run"] == ["raw_notes"]
+    assert account["rows_accounted"] is False

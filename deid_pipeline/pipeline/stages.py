@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.dataset as pads
 
 from deid_pipeline import __version__ as PIPELINE_VERSION
 from deid_pipeline.core import (
@@ -700,7 +701,9 @@ def partition_accounting(settings: PipelineSettings, partition_date: str) -> dic
 
     ``source_rows`` are the rows raw_notes read (written plus rejected there); ``quarantined``
     counts the rejections of raw_notes and request_shards, ``withheld`` the leak-check
-    rejections of deidentified_notes. ``rows_accounted`` is True when the sum is exact.
+    rejections of deidentified_notes. ``rows_accounted`` is True when the sum is exact and no
+    quarantine slice comes from another run than its stage's data (``quarantine_of_another_run``
+    names such stages; re-run the partition).
     """
     options = settings.storage_options()
     quarantine = table_uri(settings.storage_root, delta_io.QUARANTINE_TABLE)
@@ -715,6 +718,23 @@ def partition_accounting(settings: PipelineSettings, partition_date: str) -> dic
             table_uri(settings.storage_root, name), partition_date, storage_options=options
         )
 
+    def run_ids(name: str, **equals: str) -> set[str]:
+        table = delta_io.open_table(table_uri(settings.storage_root, name), options)
+        if table is None:
+            return set()
+        expression = pads.field(delta_io.PARTITION_COLUMN) == partition_date
+        for column, value in equals.items():
+            expression = expression & (pads.field(column) == value)
+        found = table.to_pyarrow_dataset().to_table(columns=["run_id"], filter=expression)
+        return {run for run in found.column("run_id").to_pylist() if run is not None}
+
+    # A stage commits its partition, then its quarantine slice: a crash in between leaves a
+    # slice of another run. Every quarantine row must come from the run that wrote the data.
+    stale = sorted(
+        stage
+        for stage in (RAW_NOTES, REQUEST_SHARDS, DEIDENTIFIED_NOTES)
+        if (data := run_ids(stage)) and not run_ids(delta_io.QUARANTINE_TABLE, stage=stage) <= data
+    )
     source_rows = rows(RAW_NOTES) + rejected(RAW_NOTES)
     released = rows(DEIDENTIFIED_NOTES)
     quarantined = rejected(RAW_NOTES) + rejected(REQUEST_SHARDS)
@@ -724,5 +744,6 @@ def partition_accounting(settings: PipelineSettings, partition_date: str) -> dic
         "released_rows": released,
         "quarantined_rows": quarantined,
         "withheld_rows": withheld,
-        "rows_accounted": source_rows == released + quarantined + withheld,
+        "quarantine_of_another_run": stale,
+        "rows_accounted": source_rows == released + quarantined + withheld and not stale,
     }
