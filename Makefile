@@ -42,10 +42,12 @@ format: $(STAMP)
 
 demo: $(STAMP) ## synthetic source table -> every asset for one day -> summary
 	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m deid_pipeline.pipeline.instance_init
 	$(BIN)/python -m deid_pipeline.pipeline.demo
 
 ui: $(STAMP) ## the Dagster UI on http://127.0.0.1:3000 with the same instance
 	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m deid_pipeline.pipeline.instance_init
 	DEID_DEMO_MODE=$${DEID_DEMO_MODE:-1} DEID_SOURCE_URI=$${DEID_SOURCE_URI:-$(CURDIR)/data/demo/source_notes} \
 		$(BIN)/dagster dev -m deid_pipeline.definitions -h 127.0.0.1 -p 3000
 

@@ -141,3 +141,22 @@ def test_a_write_killed_mid_stream_leaves_nothing_in_the_live_partition_folder(
     assert "part-deadbeef.snappy.parquet" not in {path.name for path in live.iterdir()}
     rows = list(delta_io.iter_rows(delta_io.read_partition(uri, day)))
     assert [row["text"] for row in rows] == ["committed row"]
+
+
+def test_parallel_first_starts_of_a_fresh_sqlite_instance_are_serialised(tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+    import subprocess
+    import sys
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "dagster_home" / "dagster.yaml", home)
+    command = [sys.executable, "-m", "deid_pipeline.pipeline.instance_init", str(home)]
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    starts = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) for _ in range(2)]
+    assert [process.wait(timeout=120) for process in starts] == [0, 0]
+    for database in (home / "history" / "runs.db", home / "history" / "runs" / "index.db"):
+        with sqlite3.connect(database) as connection:
+            heads = connection.execute("select version_num from alembic_version").fetchall()
+        assert len(heads) == 1
