@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -57,6 +58,9 @@ class WorkerParams(BaseModel):
     device: str = "auto"
     token_budget: int = Field(default=4096, gt=0)
     max_batch: int = Field(default=16, gt=0)
+    #: Object-storage prefix the launcher staged the shards under (``staging.stage_in``); the
+    #: worker then reads and writes files there only, and reports the run pod's local paths.
+    staging_uri: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +164,7 @@ def run_worker(
     atomically, and a shard whose content hash or bundle digest does not match is refused.
     ``on_logits`` is called with each file's reference right after the file is written.
     """
+    from deid_pipeline import staging
     from deid_pipeline.bundle import load_bundle
     from deid_pipeline.core import LOGITS_BUNDLE_KEY, check_same_model, run_model
     from deid_pipeline.runtimes import make_runtime
@@ -176,10 +181,18 @@ def run_worker(
         model_version=bundle.model_version,
         bundle_sha256=bundle.sha256,
     )
+    # Scratch space for shards and logits staged through object storage (see ``staging``).
+    scratch = tempfile.TemporaryDirectory(prefix="deid-worker-")
     for ref in params.shards:
         out_dir = Path(ref.out_dir or params.out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        shard = read_shard(ref.path, expected_sha256=ref.sha256)
+        if params.staging_uri:
+            # Files travel through object storage: this pod has no view of the run pod's paths.
+            local = Path(scratch.name)
+            staging.download(staging.shard_uri(params.staging_uri, ref.shard_id), local / "shard")
+            shard = read_shard(local / "shard", expected_sha256=ref.sha256)
+        else:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            shard = read_shard(ref.path, expected_sha256=ref.sha256)
         check_same_model(shard.bundle_sha256, bundle.sha256, f"shard {ref.shard_id}")
         result = run_model(
             runtime,
@@ -189,8 +202,9 @@ def run_worker(
             max_batch=params.max_batch,
         )
         path = out_dir / logits_file_name(ref.shard_id)
+        written_at = Path(scratch.name) / path.name if params.staging_uri else path
         sha256 = write_logits(
-            path,
+            written_at,
             result.bio,
             result.entity,
             {
@@ -201,6 +215,10 @@ def run_worker(
                 "deid.backend": params.backend,
             },
         )
+        if params.staging_uri:
+            staging.upload(written_at, staging.logits_uri(params.staging_uri, ref.shard_id))
+            for leftover in Path(scratch.name).iterdir():
+                leftover.unlink()  # one shard on local disk at a time
         figures.shards += 1
         figures.windows += shard.n_windows
         figures.real_tokens += int(result.real_tokens)
@@ -219,6 +237,7 @@ def run_worker(
         if on_logits is not None:
             on_logits(written)
         say(f"shard {ref.shard_id}: {shard.n_windows} windows")
+    scratch.cleanup()
     figures.elapsed_seconds = time.perf_counter() - started
     return figures
 

@@ -137,6 +137,8 @@ def test_rendered_gpu_worker_pod_validates_and_is_locked_down(
     assert {"DAGSTER_PIPES_CONTEXT", "DEID_BUNDLE_DIR", "DEID_TENSORRT_PLAN_DIR"} <= names
     mounts = {mount["mountPath"]: mount for mount in worker["volumeMounts"]}
     assert mounts["/opt/bundle"]["readOnly"] is True
+    # Files travel through object storage (DEID_K8S_FILES_URI): no shared volume in GPU pods.
+    assert not [v for v in spec["volumes"] if "persistentVolumeClaim" in v]
     assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "deid-worker"
 
 

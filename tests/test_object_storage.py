@@ -4,15 +4,19 @@ environment variables only (``AWS_*``), as in a pod; nothing else is configured.
 
 What is covered: a partition written, replaced by a re-run (no duplicates, other partitions
 untouched), a crash in the middle of a write (nothing visible, the old rows still there), the
-quarantine slice, and the streamed read. Not yet covered (issue 11, item 3): shard and logits
-*files* on object storage — ``files_dir`` still refuses a non-local storage root, tested below.
+quarantine slice, and the streamed read; and the `logits` step with shard and logits files staged
+through S3 (``deid_pipeline.staging``), so a worker pod needs no shared volume. Not yet covered
+(issue 11, item 3): the run pods' own files on object storage — ``files_dir`` still refuses a
+non-local storage root, tested below.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -20,6 +24,15 @@ import pytest
 from deid_pipeline.pipeline import delta_io
 
 DAY1, DAY2 = "2026-01-01", "2026-01-02"
+SOURCE_SCHEMA = pa.schema(
+    [
+        pa.field("note_id", pa.string()),
+        pa.field("patient_id", pa.string()),
+        pa.field("note_date", pa.date32()),
+        pa.field("text", pa.string()),
+        pa.field("metadata", pa.string()),
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +119,65 @@ def test_quarantine_slice_on_s3(s3_root: str) -> None:
 def test_shard_files_still_need_a_local_root(s3_root: str) -> None:
     with pytest.raises(Exception, match=r"(?i)local|mount|path"):
         delta_io.files_dir(s3_root, "request_shards", DAY1)
+
+
+def test_logits_step_through_object_storage_without_a_shared_volume(
+    s3_root: str, tmp_path: Path, tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The launcher stages shards to S3, the worker reads and writes only there (its pod sees
+    no run-pod path), the logits come back into the run folder and the stage commits them."""
+    from deltalake import write_deltalake
+
+    from deid_pipeline import staging
+    from deid_pipeline.pipeline import stages
+    from deid_pipeline.settings import PipelineSettings
+    from deid_pipeline.worker import WorkerParams, report_payload, run_worker
+
+    source = tmp_path / "source"
+    for name, value in {
+        "DEID_STORAGE_ROOT": str(tmp_path / "lake"),
+        "DEID_SOURCE_URI": str(source),
+        "DEID_BUNDLE_DIR": str(tiny_bundle_dir),
+        "DEID_DEMO_MODE": "1",
+        "DEID_DEVICE": "cpu",
+        "DEID_BACKEND": "onnx",
+        "DEID_MAX_RECORDS_PER_SHARD": "2",
+        "OMP_NUM_THREADS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    text = "Mevr. Jansen werd gezien op de polikliniek. Controle over drie maanden. "  # synthetic
+    rows = [
+        {
+            "note_id": f"n{i}",
+            "patient_id": f"p{i}",
+            "note_date": dt.date.fromisoformat(DAY1),
+            "text": text * (1 + i),
+            "metadata": "{}",
+        }
+        for i in range(5)
+    ]
+    write_deltalake(str(source), pa.Table.from_pylist(rows, schema=SOURCE_SCHEMA))
+    settings = PipelineSettings()
+    stages.run_raw_notes(settings, DAY1, "r1")
+    stages.run_request_shards(settings, DAY1, "r1")
+    out_dir = tmp_path / "lake" / "files" / "logits" / DAY1 / "run-r1"
+    params = stages.worker_params(settings, DAY1, out_dir)
+    assert len(params["shards"]) >= 2
+
+    staging_uri = staging.join(s3_root, "staging", "r1")
+    staged = staging.stage_in(params, staging_uri)
+    # The worker pod cannot see the run pod's files: hide them while it runs.
+    shards_dir = tmp_path / "lake" / "files" / "request_shards"
+    shards_dir.rename(tmp_path / "hidden")
+    figures = run_worker(WorkerParams.model_validate(staged))
+    assert not out_dir.exists()  # nothing written to run-pod paths by the worker
+    (tmp_path / "hidden").rename(shards_dir)
+
+    assert staging.stage_out(staged, staging_uri) == len(params["shards"])
+    staging.delete(staging_uri)
+    assert not staging.exists(staging.logits_uri(staging_uri, params["shards"][0]["shard_id"]))
+    committed = stages.commit_logits(
+        settings, DAY1, "r1", params, [report_payload(figures)], figures.metadata()
+    )
+    assert committed.shards == len(params["shards"])
+    assert committed.extra["logits_files_found_on_disk"] == 0

@@ -15,6 +15,7 @@ pod. The ``logits`` asset only calls ``launch``; swapping the resource swaps the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -129,6 +130,12 @@ class K8sInferenceLauncher(InferenceLauncher):
         "then only image, bundle_image and env are taken from here",
     )
     bundle_image: str | None = Field(default=None, description="bundle init container image")
+    files_uri: str | None = Field(
+        default=None,
+        description="object-storage prefix (s3://, gs://, abfs://) through which shard and "
+        "logits files travel to and from the worker pod (deid_pipeline.staging): no shared "
+        "volume in GPU pods",
+    )
 
     def command(self) -> list[str]:
         """The worker command line inside the image."""
@@ -185,16 +192,35 @@ class K8sInferenceLauncher(InferenceLauncher):
         if self.pod_template:
             meta, spec = self.template_pod()
             image = command = None  # set in the spec (the pod has an init container)
-        return client.run(
-            context=_pipes_context(context),
-            extras=dict(params),
-            image=image,
-            command=command,
-            namespace=self.namespace,
-            base_pod_meta=meta,
-            base_pod_spec=spec,
-            pod_wait_timeout=self.pod_wait_timeout_s,
-        )
+        staging_uri = None
+        if self.files_uri:
+            import uuid
+
+            from deid_pipeline import staging
+
+            staging_uri = staging.join(self.files_uri, context.run_id, uuid.uuid4().hex[:12])
+            params = staging.stage_in(params, staging_uri)
+        try:
+            invocation = client.run(
+                context=_pipes_context(context),
+                extras=dict(params),
+                image=image,
+                command=command,
+                namespace=self.namespace,
+                base_pod_meta=meta,
+                base_pod_spec=spec,
+                pod_wait_timeout=self.pod_wait_timeout_s,
+            )
+        except BaseException:
+            if staging_uri is not None:
+                with contextlib.suppress(Exception):  # keep the worker's error, drop the files
+                    staging.delete(staging_uri)
+            raise
+        if staging_uri is not None:
+            # The stage checks what arrived; staged files are PHI-equivalent: removed after.
+            staging.stage_out(params, staging_uri)
+            staging.delete(staging_uri)
+        return invocation
 
     def template_pod(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(base_pod_meta, base_pod_spec)`` from ``pod_template`` (see ``k8s_pod``)."""
@@ -232,4 +258,5 @@ def launcher_from_env() -> InferenceLauncher:
         mount_path=_env("DEID_K8S_MOUNT_PATH") or "/data",
         pod_template=_env("DEID_K8S_POD_TEMPLATE"),
         bundle_image=_env("DEID_K8S_BUNDLE_IMAGE"),
+        files_uri=_env("DEID_K8S_FILES_URI"),
     )
