@@ -284,14 +284,16 @@ def main(argv: list[str] | None = None) -> int:
                 row = _run_level(url, key, requests, clients, args.seconds, args.max_requests, pid)
                 rows.append(row)
                 _print(row, args.max_batch)
-            overload = None
+            # The overload point: the first level answered 429, ramping up until one is.
+            overload = next((row for row in rows if row["answered_429"]), None)
             for clients in [int(x) for x in args.overload_levels.split(",") if x]:
+                if overload is not None:
+                    break
                 row = _run_level(url, key, requests, clients, args.seconds, args.max_requests, pid)
                 rows.append(row)
                 _print(row, args.max_batch)
                 if row["answered_429"]:
                     overload = row
-                    break
             best = max(rows, key=lambda row: row["docs_per_s"])
             print(
                 f"peak throughput {best['docs_per_s']:.1f} docs/s "
