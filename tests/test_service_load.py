@@ -236,3 +236,21 @@ def test_the_client_retries_429_and_503_after_retry_after(
     with pytest.raises(ServiceError) as error:
         refusing.deidentify([])
     assert error.value.status == 413 and refusing.retries == 0
+
+
+def test_each_prepare_thread_has_a_tokenizer_of_its_own(tiny_bundle_dir: Path) -> None:
+    # A fast tokenizer shared between threads raises "Already borrowed".
+    runner = build_runner(
+        tiny_bundle_dir, ServiceSettings(prepare_threads=2), SecretKey(SECRET.encode())
+    )
+    barrier = threading.Barrier(2)
+
+    def tokenizer() -> Any:
+        barrier.wait(30)  # both tasks run at once, so on the two threads
+        return runner._tokenizer()
+
+    try:
+        first, second = (runner.executor.submit(tokenizer) for _ in range(2))
+        assert first.result(timeout=60) is not second.result(timeout=60)
+    finally:
+        runner.executor.shutdown()
