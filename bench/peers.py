@@ -385,7 +385,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="deid-peers-") as temp:
         work = Path(temp)
         mix = write_notes(work / "notes.jsonl", args.notes, args.seed)
-        results = {name: run_contender(name, args, work) for name in names}
+        results: dict[str, dict[str, Any]] = {}
+        for name in names:
+            results[name] = run_contender(name, args, work)
+            if args.json:  # after each contender, so a stopped run keeps what it measured
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps({"partial": True, "results": results}, indent=2))
     report = {
         "notes": mix,
         "threads": args.threads,
